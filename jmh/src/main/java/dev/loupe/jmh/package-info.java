@@ -1,0 +1,2 @@
+/** JMH micro-benchmarks of the CPU kernels; run with {@code ./loupe jmh}. */
+package dev.loupe.jmh;

@@ -1,0 +1,90 @@
+package dev.loupe.tensor;
+
+/**
+ * The short list of primitives a device implements; every {@link Tensor} op, and its gradient, is composed from them.
+ * A new device (CUDA, in the {@code kernels} module) implements this interface and registers with
+ * {@link Backends#register}; callers never change.
+ *
+ * <p>Conventions, for every method: operands are views of this backend's device and may have any strides (zero
+ * strides for broadcast dims included) unless a parameter says "contiguous"; outputs are written in place and are
+ * freshly allocated, contiguous and non-overlapping unless stated; shapes have been checked by the caller, so a
+ * backend only asserts them. Index operands hold whole numbers stored as float32.
+ */
+public interface Backend {
+    /** The device whose storages this backend reads and writes. */
+    Device device();
+
+    /** A zero-filled float32 storage of {@code numel} elements on this device. */
+    Storage allocate(int numel);
+
+    /** Copies {@code src} into {@code dst} elementwise; same shape; {@code dst} may be a strided view. */
+    void copy(Tensor src, Tensor dst);
+
+    /** Sets every element of {@code dst} (any strides) to {@code value}. */
+    void fill(Tensor dst, float value);
+
+    /** {@code out = op(a; p0, p1)}; {@code a} and {@code out} have the same shape. */
+    void unary(UnaryOp op, Tensor a, float p0, float p1, Tensor out);
+
+    /** {@code out = op(a, b)}; {@code a} and {@code b} are already expanded to {@code out}'s shape. */
+    void binary(BinaryOp op, Tensor a, Tensor b, Tensor out);
+
+    /** {@code out = cond != 0 ? a : b}; all three already expanded to {@code out}'s shape. */
+    void where(Tensor cond, Tensor a, Tensor b, Tensor out);
+
+    /** Reduces {@code a} along {@code dim} into {@code out}, which has {@code a}'s shape with that dim set to 1. */
+    void reduce(ReduceOp op, Tensor a, int dim, Tensor out);
+
+    /**
+     * Max (or min) of {@code a} along {@code dim} and the index of its first occurrence; {@code values} and
+     * {@code indices} have {@code a}'s shape with that dim set to 1.
+     */
+    void argReduce(boolean max, Tensor a, int dim, Tensor values, Tensor indices);
+
+    /**
+     * Batched matrix product. {@code a} is [batch..., m, k] and {@code b} is [batch..., k, n] with equal batch dims
+     * (possibly stride 0); either may be transposed through its strides. {@code out} is [batch..., m, n]; it is
+     * overwritten when {@code accumulate} is false and added to otherwise.
+     */
+    void matmul(Tensor a, Tensor b, Tensor out, boolean accumulate);
+
+    /** Softmax (or log-softmax) of contiguous {@code a} over its last dim into {@code out}. */
+    void softmax(Tensor a, boolean log, Tensor out);
+
+    /**
+     * Gradient of softmax (or log-softmax) over the last dim: given the forward output {@code y} and its gradient
+     * {@code gy} (both contiguous), writes the input gradient to {@code gx}.
+     */
+    void softmaxBackward(Tensor y, Tensor gy, boolean log, Tensor gx);
+
+    /**
+     * LayerNorm over the last dim of contiguous {@code x} [rows, d]: {@code out = (x - mean) * rstd * weight + bias}.
+     * {@code weight}, {@code bias} are [d] or null; {@code mean} and {@code rstd} ([rows]) receive the statistics.
+     */
+    void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean, Tensor rstd);
+
+    /**
+     * Backward of {@link #layerNorm}: writes {@code gx} [rows, d], and adds into {@code gWeight}, {@code gBias}
+     * ([d], either null when not wanted).
+     */
+    void layerNormBackward(Tensor x, Tensor weight, Tensor mean, Tensor rstd, Tensor gy,
+                           Tensor gx, Tensor gWeight, Tensor gBias);
+
+    /** {@code out} = slices of {@code a} along {@code dim} at {@code index} [n]; out's {@code dim} has size n. */
+    void indexSelect(Tensor a, int dim, Tensor index, Tensor out);
+
+    /** {@code dst[..., index[i], ...] += src[..., i, ...]} along {@code dim}; {@code dst} is contiguous. */
+    void indexAdd(Tensor dst, int dim, Tensor index, Tensor src);
+
+    /** {@code out[i][j][k] = a[i][index[i][j][k]][k]} for {@code dim == 1}, and likewise for any dim. */
+    void gather(Tensor a, int dim, Tensor index, Tensor out);
+
+    /** {@code dst[i][index[i][j][k]][k] += src[i][j][k]} for {@code dim == 1}; {@code dst} is contiguous. */
+    void scatterAdd(Tensor dst, int dim, Tensor index, Tensor src);
+
+    /**
+     * The {@code k} largest (or smallest) entries of {@code a} along its last dim, sorted, ties by lower index;
+     * {@code values} and {@code indices} are [..., k].
+     */
+    void topK(Tensor a, int k, boolean largest, Tensor values, Tensor indices);
+}

@@ -1,0 +1,62 @@
+package dev.loupe.tensor;
+
+import java.util.Arrays;
+
+/** Matrix products and einsum, and their gradients. */
+final class LinearAlgebra {
+    private LinearAlgebra() {
+    }
+
+    static Tensor matmul(Tensor a, Tensor b) {
+        if (a.rank() == 0 || b.rank() == 0) {
+            throw new IllegalArgumentException("matmul: " + Shapes.format(a.shape()) + " @ " + Shapes.format(b.shape())
+                    + ": scalars have no matrix product (use mul)");
+        }
+        boolean vecA = a.rank() == 1, vecB = b.rank() == 1;
+        Tensor a2 = vecA ? a.unsqueeze(0) : a;
+        Tensor b2 = vecB ? b.unsqueeze(1) : b;
+        int k = a2.size(-1);
+        if (b2.size(-2) != k) {
+            throw new IllegalArgumentException("matmul: " + Shapes.format(a.shape()) + " @ " + Shapes.format(b.shape())
+                    + ": inner dims " + k + " and " + b2.size(-2) + " differ");
+        }
+        Tensor out;
+        if (b2.rank() == 2 && a2.rank() > 2) {
+            // [batch..., m, k] @ [k, n]: one GEMM over all rows instead of one per batch entry.
+            int[] lead = Arrays.copyOf(a2.shape(), a2.rank() - 1);
+            Tensor flat = mm(a2.reshape(-1, k), b2);
+            out = flat.reshape(Shapes.insert(lead, lead.length, b2.size(-1)));
+        } else {
+            int[] batchA = Arrays.copyOf(a2.shape(), a2.rank() - 2), batchB = Arrays.copyOf(b2.shape(), b2.rank() - 2);
+            int[] batch = Shapes.broadcast("matmul", batchA, batchB);
+            int[] shapeA = concat(batch, a2.size(-2), k), shapeB = concat(batch, k, b2.size(-1));
+            out = mm(a2.expand(shapeA), b2.expand(shapeB));
+        }
+        if (vecA) out = out.squeeze(-2);
+        if (vecB) out = out.squeeze(-1);
+        return out;
+    }
+
+    private static int[] concat(int[] batch, int x, int y) {
+        int[] s = Arrays.copyOf(batch, batch.length + 2);
+        s[batch.length] = x;
+        s[batch.length + 1] = y;
+        return s;
+    }
+
+    /** [batch..., m, k] @ [batch..., k, n] with equal batch dims: the recorded primitive. */
+    private static Tensor mm(Tensor a, Tensor b) {
+        Backend be = OpSupport.backend("matmul", a, b);
+        int[] shape = a.shape();
+        shape[shape.length - 1] = b.size(-1);
+        Tensor out = OpSupport.alloc(be, shape);
+        be.matmul(a, b, out, false);
+        return Autograd.record(out, "matmul", g -> new Tensor[] {
+            a.requiresGrad() ? mm(g, b.detach().transpose(-1, -2)) : null,
+            b.requiresGrad() ? mm(a.detach().transpose(-1, -2), g) : null}, a, b);
+    }
+
+    static Tensor einsum(String equation, Tensor... operands) {
+        throw new UnsupportedOperationException("einsum: not yet implemented");
+    }
+}

@@ -1,0 +1,6 @@
+package dev.loupe.tensor;
+
+/** Reductions along one dimension that a {@link Backend} implements. */
+public enum ReduceOp {
+    SUM, MAX, MIN
+}
