@@ -56,7 +56,8 @@ final class LinearAlgebra {
             b.requiresGrad() ? mm(a.detach().transpose(-1, -2), g) : null}, a, b);
     }
 
+    /** See {@link Tensor#einsum}; composed from views, sums, multiplies and {@link #matmul} in {@link Einsum}. */
     static Tensor einsum(String equation, Tensor... operands) {
-        throw new UnsupportedOperationException("einsum: not yet implemented");
+        return Einsum.einsum(equation, operands);
     }
 }
