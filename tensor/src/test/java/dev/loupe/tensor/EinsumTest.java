@@ -1,41 +1,25 @@
 package dev.loupe.tensor;
 
+import static dev.loupe.tensor.Reference.assertClose;
+import static dev.loupe.tensor.Reference.build;
+import static dev.loupe.tensor.Reference.shape;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.util.function.ToDoubleFunction;
 import org.junit.jupiter.api.Test;
 
 /**
  * {@link Tensor#einsum} held against explicit loops written out for each equation, and its gradient against finite
- * differences. Sizes are small and distinct per letter so that a swapped dim shows up as a shape error.
+ * differences. Sizes are small; most tests give each letter its own size so that a swapped dim
+ * shows up as a shape error.
  */
 class EinsumTest {
     private final Rng rng = new Rng(42);
 
     private Tensor randn(int... shape) {
         return Tensor.randn(rng, shape);
-    }
-
-    /** A tensor of {@code shape} whose element at each index (row-major walk) is {@code f(index)}. */
-    private static Tensor build(int[] shape, ToDoubleFunction<int[]> f) {
-        float[] data = new float[Shapes.numel(shape)];
-        int[] ix = new int[shape.length];
-        for (int flat = 0; flat < data.length; flat++) {
-            data[flat] = (float) f.applyAsDouble(ix);
-            for (int d = shape.length - 1; d >= 0 && ++ix[d] == shape[d]; d--) ix[d] = 0;
-        }
-        return Tensor.of(data, shape);
-    }
-
-    private static int[] shape(int... dims) {
-        return dims;
-    }
-
-    private static void assertClose(Tensor expected, Tensor actual) {
-        assertArrayEquals(expected.shape(), actual.shape(), "shape");
-        assertArrayEquals(expected.toFloatArray(), actual.toFloatArray(), 1e-4f);
     }
 
     // ---------------------------------------------------------------- values against loops
@@ -222,7 +206,7 @@ class EinsumTest {
         Tensor a = randn(2, 3).setRequiresGrad(true);
         Tensor r = Tensor.einsum("ij->ij", a);
         assertClose(a, r);
-        assertEquals(false, r == a, "hooks registered on the result must not land on the operand");
+        assertNotSame(a, r, "hooks registered on the result must not land on the operand");
     }
 
     // ---------------------------------------------------------------- gradients
