@@ -27,7 +27,12 @@ final class Reference {
 
     /** Same shape, and elements within 1e-4 (float32 sums of a few O(1) products). */
     static void assertClose(Tensor expected, Tensor actual) {
-        assertArrayEquals(expected.shape(), actual.shape(), "shape");
-        assertArrayEquals(expected.toFloatArray(), actual.toFloatArray(), 1e-4f);
+        assertClose(expected, actual, "");
+    }
+
+    /** {@link #assertClose(Tensor, Tensor)} with a message saying what is compared. */
+    static void assertClose(Tensor expected, Tensor actual, String message) {
+        assertArrayEquals(expected.shape(), actual.shape(), message + " (shape)");
+        assertArrayEquals(expected.toFloatArray(), actual.toFloatArray(), 1e-4f, message);
     }
 }
