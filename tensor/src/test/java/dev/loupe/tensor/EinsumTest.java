@@ -5,9 +5,14 @@ import static dev.loupe.tensor.Reference.build;
 import static dev.loupe.tensor.Reference.shape;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.util.ArrayDeque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -207,6 +212,31 @@ class EinsumTest {
         Tensor r = Tensor.einsum("ij->ij", a);
         assertClose(a, r);
         assertNotSame(a, r, "hooks registered on the result must not land on the operand");
+    }
+
+    @Test
+    void attentionAndUnembedEquationsCopyNothing() {
+        // Permuted views go straight into the strided batched matmul; only merging several dims of a
+        // non-contiguous view into one matmul dim would need a copy (the op "contiguous").
+        Tensor q = randn(2, 3, 2, 4).setRequiresGrad(true), k = randn(2, 5, 2, 4).setRequiresGrad(true);
+        Tensor pattern = randn(2, 2, 3, 5).setRequiresGrad(true), v = randn(2, 5, 2, 4).setRequiresGrad(true);
+        Tensor resid = randn(2, 3, 4).setRequiresGrad(true), wU = randn(4, 6).setRequiresGrad(true);
+        assertFalse(opsOf(Tensor.einsum("bqhd,bkhd->bhqk", q, k)).contains("contiguous"));
+        assertFalse(opsOf(Tensor.einsum("bhqk,bkhd->bqhd", pattern, v)).contains("contiguous"));
+        assertFalse(opsOf(Tensor.einsum("bpd,dv->bpv", resid, wU)).contains("contiguous"));
+    }
+
+    /** Names of the recorded ops that made {@code t}. */
+    private static Set<String> opsOf(Tensor t) {
+        Set<String> ops = new HashSet<>();
+        ArrayDeque<Tensor> todo = new ArrayDeque<>(List.of(t));
+        while (!todo.isEmpty()) {
+            GradNode node = todo.pop().gradNode();
+            if (node == null) continue;
+            ops.add(node.op);
+            for (Tensor in : node.inputs) if (in != null) todo.push(in);
+        }
+        return ops;
     }
 
     // ---------------------------------------------------------------- gradients
