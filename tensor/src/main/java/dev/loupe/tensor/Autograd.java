@@ -119,6 +119,8 @@ public final class Autograd {
         } else if (!java.util.Arrays.equals(gradOutput.shape(), output.shape())) {
             throw new IllegalArgumentException("backward: gradient of shape " + Shapes.format(gradOutput.shape())
                     + " for an output of shape " + Shapes.format(output.shape()));
+        } else {
+            gradOutput = gradOutput.detach(); // the caller's tensor may carry a graph of its own; this pass ignores it
         }
         List<Tensor> order = topologicalOrder(output);
         Set<Tensor> live = wanted == null ? null : reachingWanted(order, wanted);
@@ -139,19 +141,26 @@ public final class Autograd {
                 if (wanted != null) {
                     if (wanted.containsKey(t)) wanted.merge(t, g, Tensor::add);
                 } else if (t.isLeaf() || t.retainsGrad()) {
-                    t.accumulateGrad(g);
+                    // A fresh contiguous copy the first time: g may be the caller's tensor, shared with another
+                    // input of the same op (add), or a stride-0 broadcast (sum); an optimizer may write into it.
+                    t.accumulateGrad(t.grad() == null ? Views.copy(g) : g);
                 }
                 GradNode node = t.gradNode();
-                if (node == null || (live != null && !live.contains(t))) continue;
-                if (node.released()) {
+                if (node == null) continue;
+                // A freed node has forgotten its inputs, so whether a wanted tensor lies behind it is unknown:
+                // refuse rather than hand back zeros. A wanted tensor needs nothing behind itself.
+                if (node.released() && (wanted == null || !wanted.containsKey(t))) {
                     throw new IllegalStateException("backward: the graph through '" + node.op + "' was already freed "
                             + "by an earlier backward; pass retainGraph=true to the first one");
                 }
+                if (live != null && !live.contains(t)) continue;
                 Tensor[] inGrads = node.fn.apply(g);
                 Tensor[] inputs = node.inputs;
                 for (int k = 0; k < inputs.length; k++) {
                     Tensor in = inputs[k];
                     if (in == null || !in.requiresGrad() || inGrads[k] == null) continue;
+                    // Pruning: a branch that leads to no wanted tensor gets nothing, so its hooks stay silent.
+                    if (wanted != null && !live.contains(in) && !wanted.containsKey(in)) continue;
                     checkSameShape(node.op + " backward", in, inGrads[k]);
                     grads.merge(in, inGrads[k], Tensor::add);
                 }

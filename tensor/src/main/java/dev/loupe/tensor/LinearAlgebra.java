@@ -24,7 +24,8 @@ final class LinearAlgebra {
         if (b2.rank() == 2 && a2.rank() > 2) {
             // [batch..., m, k] @ [k, n]: one GEMM over all rows instead of one per batch entry.
             int[] lead = Arrays.copyOf(a2.shape(), a2.rank() - 1);
-            Tensor flat = mm(a2.reshape(-1, k), b2);
+            // Rows counted explicitly: reshape(-1, k) cannot infer them when k is 0.
+            Tensor flat = mm(a2.reshape(Shapes.numel(lead), k), b2);
             out = flat.reshape(Shapes.insert(lead, lead.length, b2.size(-1)));
         } else {
             int[] batchA = Arrays.copyOf(a2.shape(), a2.rank() - 2), batchB = Arrays.copyOf(b2.shape(), b2.rank() - 2);
@@ -56,7 +57,8 @@ final class LinearAlgebra {
             b.requiresGrad() ? mm(a.detach().transpose(-1, -2), g) : null}, a, b);
     }
 
+    /** See {@link Tensor#einsum}; composed from views, sums, multiplies and {@link #matmul} in {@link Einsum}. */
     static Tensor einsum(String equation, Tensor... operands) {
-        throw new UnsupportedOperationException("einsum: not yet implemented");
+        return Einsum.einsum(equation, operands);
     }
 }
