@@ -210,6 +210,7 @@ public final class Tensor {
 
     /** True when the elements lie row-major and gapless from {@link #offset()}. */
     public boolean isContiguous() {
+        if (numel() == 0) return true;
         int expected = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
             if (shape[i] != 1 && strides[i] != expected) return false;

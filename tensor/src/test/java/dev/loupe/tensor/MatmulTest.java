@@ -157,6 +157,8 @@ class MatmulTest {
     void emptyInnerDimGivesZeros() {
         assertClose(Tensor.zeros(3, 5), Tensor.zeros(3, 0).matmul(Tensor.zeros(0, 5)));
         assertClose(Tensor.zeros(2, 3, 5), Tensor.zeros(2, 3, 0).matmul(Tensor.zeros(2, 0, 5)));
+        assertClose(Tensor.zeros(2, 3, 5), Tensor.zeros(2, 3, 0).matmul(Tensor.zeros(0, 5)));
+        assertEquals(0, Tensor.zeros(2, 3, 0).reshape(6, 0).numel());
     }
 
     @Test
