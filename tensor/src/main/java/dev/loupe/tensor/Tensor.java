@@ -53,11 +53,10 @@ public final class Tensor {
         long last = offset;
         for (int i = 0; i < shape.length; i++) {
             if (strides[i] < 0) throw new IllegalArgumentException("fromStorage: negative stride " + strides[i]);
-            if (shape[i] == 0) last = offset - 1;
             if (shape[i] > 0) last += (long) (shape[i] - 1) * strides[i];
         }
-        Shapes.numel(shape);
-        if (offset < 0 || last >= storage.size()) {
+        boolean empty = Shapes.numel(shape) == 0; // reads nothing, so any offset within [0, size] will do
+        if (offset < 0 || (empty ? offset > storage.size() : last >= storage.size())) {
             throw new IllegalArgumentException("fromStorage: view " + Shapes.format(shape) + " at offset " + offset
                     + " reads past a storage of " + storage.size() + " elements");
         }

@@ -44,11 +44,7 @@ final class MappedCheckpoint implements Checkpoint {
     @Override
     public Tensor get(String name) {
         View v = view(name);
-        // Tensor.fromStorage counts later dims of an empty shape such as [0, 3] as reads past an empty storage;
-        // an empty tensor reads nothing, so zero strides describe it equally well and pass that check.
-        boolean empty = Arrays.stream(v.shape()).anyMatch(d -> d == 0);
-        int[] strides = empty ? new int[v.shape().length] : v.strides();
-        return Tensor.fromStorage(v.storage(), v.shape(), strides, v.offset());
+        return Tensor.fromStorage(v.storage(), v.shape(), v.strides(), v.offset());
     }
 
     @Override
