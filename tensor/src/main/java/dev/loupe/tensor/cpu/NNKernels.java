@@ -117,6 +117,22 @@ final class NNKernels {
         return s;
     }
 
+    /** Σ (x[i] - c) over n elements, four accumulators. */
+    private static float rowSumShifted(float[] x, int off, int n, float c) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+        int i = 0;
+        for (; i + 4 * L <= n; i += 4 * L) {
+            s0 = s0.add(FloatVector.fromArray(F, x, off + i).sub(c));
+            s1 = s1.add(FloatVector.fromArray(F, x, off + i + L).sub(c));
+            s2 = s2.add(FloatVector.fromArray(F, x, off + i + 2 * L).sub(c));
+            s3 = s3.add(FloatVector.fromArray(F, x, off + i + 3 * L).sub(c));
+        }
+        for (; i + L <= n; i += L) s0 = s0.add(FloatVector.fromArray(F, x, off + i).sub(c));
+        float s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += x[off + i] - c;
+        return s;
+    }
+
     /** Σ a[i] * b[i] over n elements. */
     private static float rowDot(float[] a, int oa, float[] b, int ob, int n) {
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
@@ -278,7 +294,10 @@ final class NNKernels {
         Parallel.forRange(rows, grain(d), (from, to) -> {
             for (int r = from; r < to; r++) {
                 int xr = xo + r * d, yr = yo + r * d;
-                float mu = rowSum(x, xr, d) / d;
+                // Summing x - x[0] rather than x keeps the terms small when |mean| >> std, so the float sum
+                // loses little; the mean feeds every output, so its rounding matters most.
+                float pivot = x[xr];
+                float mu = pivot + rowSumShifted(x, xr, d, pivot) / d;
                 float var = rowSquaredDeviation(x, xr, d, mu) / d;
                 float rs = (float) (1 / Math.sqrt(var + eps));
                 mean[mo + r] = mu;
