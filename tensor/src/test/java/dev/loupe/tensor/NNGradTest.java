@@ -88,4 +88,25 @@ class NNGradTest {
         // Row i of the gradient counts how often id i occurs, in every column.
         assertArrayEquals(new float[] {1, 1, 3, 3, 0, 0, 1, 1, 1, 1}, weight.grad().toFloatArray());
     }
+
+    @Test
+    void layerNormGradientsOnManyRowsMatchTheSameFormulaBuiltFromElementaryOps() {
+        // Large enough that the rows split over threads; the reference is differentiated op by op.
+        Tensor x = randn(22, 2, 150, 96).mul(3f).add(1f), w = randn(23, 96), b = randn(24, 96), g = randn(25, 2, 150, 96);
+        Tensor[] fused = {x.detach().setRequiresGrad(true), w.detach().setRequiresGrad(true),
+            b.detach().setRequiresGrad(true)};
+        Tensor[] composed = {x.detach().setRequiresGrad(true), w.detach().setRequiresGrad(true),
+            b.detach().setRequiresGrad(true)};
+        fused[0].layerNorm(fused[1], fused[2], 1e-5f).backward(g);
+        Tensor c = composed[0];
+        Tensor centered = c.sub(c.mean(-1, true));
+        Tensor normalized = centered.div(centered.square().mean(-1, true).add(1e-5f).sqrt());
+        normalized.mul(composed[1]).add(composed[2]).backward(g);
+        for (int i = 0; i < 3; i++) {
+            float[] want = composed[i].grad().toFloatArray(), got = fused[i].grad().toFloatArray();
+            for (int j = 0; j < want.length; j++) {
+                assertEquals(want[j], got[j], 1e-4 * Math.max(1, Math.abs(want[j])), "input " + i + " at " + j);
+            }
+        }
+    }
 }
