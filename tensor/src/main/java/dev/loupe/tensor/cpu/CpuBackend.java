@@ -63,47 +63,47 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void softmax(Tensor a, boolean log, Tensor out) {
-        throw new UnsupportedOperationException("softmax: not yet implemented");
+        NNKernels.softmax(a, log, out);
     }
 
     @Override
     public void softmaxBackward(Tensor y, Tensor gy, boolean log, Tensor gx) {
-        throw new UnsupportedOperationException("softmaxBackward: not yet implemented");
+        NNKernels.softmaxBackward(y, gy, log, gx);
     }
 
     @Override
     public void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean, Tensor rstd) {
-        throw new UnsupportedOperationException("layerNorm: not yet implemented");
+        NNKernels.layerNorm(x, weight, bias, eps, out, mean, rstd);
     }
 
     @Override
     public void layerNormBackward(Tensor x, Tensor weight, Tensor mean, Tensor rstd, Tensor gy,
                                   Tensor gx, Tensor gWeight, Tensor gBias) {
-        throw new UnsupportedOperationException("layerNormBackward: not yet implemented");
+        NNKernels.layerNormBackward(x, weight, mean, rstd, gy, gx, gWeight, gBias);
     }
 
     @Override
     public void indexSelect(Tensor a, int dim, Tensor index, Tensor out) {
-        throw new UnsupportedOperationException("indexSelect: not yet implemented");
+        IndexKernels.indexSelect(a, dim, index, out);
     }
 
     @Override
     public void indexAdd(Tensor dst, int dim, Tensor index, Tensor src) {
-        throw new UnsupportedOperationException("indexAdd: not yet implemented");
+        IndexKernels.indexAdd(dst, dim, index, src);
     }
 
     @Override
     public void gather(Tensor a, int dim, Tensor index, Tensor out) {
-        throw new UnsupportedOperationException("gather: not yet implemented");
+        IndexKernels.gather(a, dim, index, out);
     }
 
     @Override
     public void scatterAdd(Tensor dst, int dim, Tensor index, Tensor src) {
-        throw new UnsupportedOperationException("scatterAdd: not yet implemented");
+        IndexKernels.scatterAdd(dst, dim, index, src);
     }
 
     @Override
     public void topK(Tensor a, int k, boolean largest, Tensor values, Tensor indices) {
-        throw new UnsupportedOperationException("topK: not yet implemented");
+        IndexKernels.topK(a, k, largest, values, indices);
     }
 }

@@ -1,0 +1,72 @@
+package dev.loupe.tensor.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import org.junit.jupiter.api.Test;
+
+/** The vectorized exp inside the softmax kernels, against {@link Math#exp} in double. */
+class NNKernelsExpTest {
+    private static float[] exp(float... x) {
+        float[] y = new float[x.length];
+        NNKernels.exp(x, 0, y, 0, x.length);
+        return y;
+    }
+
+    @Test
+    void relativeErrorIsBelowOneInAMillionOverTheNormalRange() {
+        int n = 400_003; // not a multiple of the vector length, so the masked tail runs too
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = -87.3f + (88.7f + 87.3f) * i / (n - 1);
+        float[] y = exp(x);
+        double worst = 0;
+        for (int i = 0; i < n; i++) {
+            double e = Math.exp(x[i]);
+            double rel = Math.abs(y[i] - e) / e;
+            worst = Math.max(worst, rel);
+            if (!(rel < 1e-6)) fail("exp(" + x[i] + ") = " + y[i] + " but Math.exp gives " + e);
+        }
+        assertTrue(worst < 1e-6, "worst relative error " + worst);
+    }
+
+    @Test
+    void smallArgumentsAreExactToAboutOneUlp() {
+        float[] x = new float[2001];
+        for (int i = 0; i < x.length; i++) x[i] = (i - 1000) * 1e-3f;
+        float[] y = exp(x);
+        for (int i = 0; i < x.length; i++) {
+            double e = Math.exp(x[i]);
+            assertEquals(e, y[i], 2 * Math.ulp((float) e), "exp(" + x[i] + ")");
+        }
+    }
+
+    @Test
+    void subnormalResultsAreCloseInAbsoluteTerms() {
+        float[] x = new float[1000];
+        for (int i = 0; i < x.length; i++) x[i] = -103.9f + 16.5f * i / x.length; // results 1e-45 .. 1e-38
+        float[] y = exp(x);
+        for (int i = 0; i < x.length; i++) {
+            double e = Math.exp(x[i]);
+            assertEquals(e, y[i], Math.max(2 * Float.MIN_VALUE, 1e-6 * e), "exp(" + x[i] + ")");
+        }
+    }
+
+    @Test
+    void specialValuesFollowMathExp() {
+        float[] x = {Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, Float.NaN, 0f, -0f, 89f, 1e30f, -200f, -1e30f,
+            88.7f};
+        float[] y = exp(x);
+        assertEquals(0f, y[0]);
+        assertEquals(Float.POSITIVE_INFINITY, y[1]);
+        assertTrue(Float.isNaN(y[2]));
+        assertEquals(1f, y[3]);
+        assertEquals(1f, y[4]);
+        assertEquals(Float.POSITIVE_INFINITY, y[5]);
+        assertEquals(Float.POSITIVE_INFINITY, y[6]);
+        assertEquals(0f, y[7]);
+        assertEquals(0f, y[8]);
+        assertEquals(Math.exp(88.7f), y[9], 1e-6 * Math.exp(88.7f));
+        assertEquals((float) Math.exp(-2.5), NNKernels.exp(-2.5f), Math.ulp((float) Math.exp(-2.5)) * 2);
+    }
+}
