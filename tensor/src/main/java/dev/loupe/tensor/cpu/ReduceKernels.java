@@ -42,11 +42,13 @@ final class ReduceKernels {
             throw new IllegalArgumentException(op.name().toLowerCase() + ": dim " + dim + " of shape "
                     + Shapes.format(a.shape()) + " is empty");
         }
+        if (size == 0) { // an empty sum; the input may have no storage to view
+            ElementwiseKernels.fill(out, 0f);
+            return;
+        }
         Tensor kept = dropDim(a, dim), outKept = dropDim(out, dim);
         Rows.forEach(kept.shape(), kept, outKept, null, (oa, ob, oc, n, sa, sb, sc) -> {
-            if (size == 0) {
-                for (int i = 0; i < n; i++) y[ob + i * sb] = 0f;
-            } else if (step == 1) {
+            if (step == 1) {
                 Parallel.forRange(n, Math.max(1, GRAIN / size), (from, to) -> {
                     for (int i = from; i < to; i++) y[ob + i * sb] = reduceRow(op, x, oa + i * sa, size);
                 });
