@@ -3,6 +3,7 @@ package dev.loupe.tensor.cpu;
 import static dev.loupe.tensor.cpu.VectorMath.S;
 
 import dev.loupe.tensor.BinaryOp;
+import dev.loupe.tensor.Parallel;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.tensor.UnaryOp;
 import java.util.Arrays;
@@ -20,6 +21,8 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class ElementwiseKernels {
     private static final int L = S.length();
+    /** Elements per thread below which splitting a row costs more than it saves. */
+    private static final int ROW_GRAIN = 1 << 15;
 
     private ElementwiseKernels() {
     }
@@ -58,7 +61,8 @@ final class ElementwiseKernels {
         float[] x = Rows.array(a), y = Rows.array(out);
         Rows.forEach(out.shape(), a, out, null, (oa, ob, oc, n, sa, sb, sc) -> {
             if (sa == 1 && sb == 1) {
-                UnaryKernels.row(op, x, oa, y, ob, n, p0, p1);
+                // Same-layout operands merge into one long row, which Rows cannot split: split it here.
+                splitRow(n, (from, len) -> UnaryKernels.row(op, x, oa + from, y, ob + from, len, p0, p1));
             } else if (sa == 0) {
                 // A broadcast input: one value for the whole row.
                 float v = Scalar.unary(op, x[oa], p0, p1);
@@ -73,11 +77,27 @@ final class ElementwiseKernels {
         float[] x = Rows.array(a), z = Rows.array(b), y = Rows.array(out);
         Rows.forEach(out.shape(), a, b, out, (oa, ob, oc, n, sa, sb, sc) -> {
             if (sc == 1 && sa <= 1 && sb <= 1 && op != BinaryOp.POW) {
-                binaryRow(op, x, oa, sa, z, ob, sb, y, oc, n);
+                splitRow(n, (from, len) -> binaryRow(op, x, oa + from * sa, sa, z, ob + from * sb, sb, y, oc + from, len));
             } else {
                 for (int i = 0; i < n; i++) y[oc + i * sc] = Scalar.binary(op, x[oa + i * sa], z[ob + i * sb]);
             }
         });
+    }
+
+    /** A piece [from, from + len) of a row. */
+    @FunctionalInterface
+    private interface RowPiece {
+        void run(int from, int len);
+    }
+
+    /** Runs a long row as pieces over the cores (whole vectors each), a short one in place. */
+    private static void splitRow(int n, RowPiece piece) {
+        if (n < 2 * ROW_GRAIN) {
+            piece.run(0, n);
+            return;
+        }
+        int blocks = (n + L - 1) / L;
+        Parallel.forRange(blocks, ROW_GRAIN / L, (b0, b1) -> piece.run(b0 * L, Math.min(n, b1 * L) - b0 * L));
     }
 
     /** One contiguous output row; each input has stride 1 or 0 along it. */

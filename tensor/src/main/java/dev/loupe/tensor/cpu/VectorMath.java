@@ -31,20 +31,14 @@ final class VectorMath {
     private static final float INV_SQRT_2PI = (float) (1 / Math.sqrt(2 * Math.PI));
     private static final float GELU_CUBIC = 0.044715f;
 
-    /** erf(z) = z · Σ ERF_TAYLOR[k] z^(2k) for |z| &lt; 1; eleven terms leave a remainder below 2e-9. */
-    private static final float[] ERF_TAYLOR = new float[11];
-    /** Erfc on z in [1, ERFC_ZMAX]: z·e^(z²)·erfc(z) as a Chebyshev series in w = 1/z (see {@link #erfcTail}). */
+    /** erfcx(z) = e^(z²)·erfc(z) on z in [0, ERFC_ZMAX], fitted in w = 1/(1 + z) (see {@link #fitErfcx}). */
     private static final float ERFC_ZMAX = 10f;
     private static final int ERFC_DEGREE = 14;
-    private static final float[] ERFC_CHEB = new float[ERFC_DEGREE];
+    /** The Chebyshev fit re-expanded in powers of t, for a Horner evaluation that C2 can inline. */
+    private static final float[] ERFC_POLY = new float[ERFC_DEGREE];
 
     static {
-        double f = 1;
-        for (int k = 0; k < ERF_TAYLOR.length; k++) {
-            if (k > 0) f *= k;
-            ERF_TAYLOR[k] = (float) ((k % 2 == 0 ? 1 : -1) * 2 / Math.sqrt(Math.PI) / (f * (2 * k + 1)));
-        }
-        fitErfcTail();
+        fitErfcx();
     }
 
     private VectorMath() {
@@ -176,21 +170,14 @@ final class VectorMath {
     }
 
     /**
-     * Φ(x) = ½·erfc(-x/√2). With z = |x|/√2: below z = 1 from the Taylor series of erf; above, from
-     * erfc(z) = e^(-z²)·T(1/z)/z with T the Chebyshev fit, and Φ(x) = 1 - ½·erfc(z) for positive x.
+     * Φ(x) = ½·erfc(-x/√2), from one branch-free formula: with z = |x|/√2, erfc(z) = e^(-z²)·erfcx(z), erfcx from
+     * the polynomial fit; Φ(x) is ½·erfc(z) for x &lt;= 0 and 1 - ½·erfc(z) above. (A Taylor branch for small z
+     * beside it doubled the code, and C2 then gave up inlining and boxed the vectors.)
      */
     static FloatVector normalCdf(FloatVector x) {
-        FloatVector z = x.abs().mul(SQRT_HALF);
-        FloatVector z2 = z.mul(z);
-        FloatVector series = FloatVector.broadcast(S, ERF_TAYLOR[ERF_TAYLOR.length - 1]);
-        for (int k = ERF_TAYLOR.length - 2; k >= 0; k--) series = series.fma(z2, c(ERF_TAYLOR[k]));
-        FloatVector halfErf = series.mul(z).mul(0.5f);
-        FloatVector halfErfc = erfcTail(z).mul(expHalfSquareNeg(x)).mul(0.5f);
-        VectorMask<Float> small = z.lt(1f);
-        // Φ = ½ ± ½erf(z) for small z; for the tail, Φ = ½erfc(z) (x < 0) or 1 - ½erfc(z) (x > 0).
-        FloatVector lower = FloatVector.broadcast(S, 0.5f).sub(halfErf).blend(halfErfc, small.not());
-        FloatVector upper = FloatVector.broadcast(S, 1f).sub(lower);
-        return lower.blend(upper, x.compare(VectorOperators.GT, 0f)).blend(x, x.test(VectorOperators.IS_NAN));
+        FloatVector halfErfc = erfcx(x.abs().mul(SQRT_HALF)).mul(expHalfSquareNeg(x)).mul(0.5f);
+        FloatVector upper = FloatVector.broadcast(S, 1f).sub(halfErfc);
+        return halfErfc.blend(upper, x.compare(VectorOperators.GT, 0f)).blend(x, x.test(VectorOperators.IS_NAN));
     }
 
     /** e^(-x²/2) with x² split into a rounded part and its exact error, so large |x| lose no relative accuracy. */
@@ -201,42 +188,58 @@ final class VectorMath {
         return exp(hi.mul(-0.5f)).mul(lo.fma(-0.5f, 1f));
     }
 
-    /** T(1/z)/z ≈ e^(z²)·erfc(z) for z in [1, 10] (clamped there), by Clenshaw's recurrence. */
-    private static FloatVector erfcTail(FloatVector z) {
-        FloatVector zc = z.max(1f).min(ERFC_ZMAX);
-        FloatVector w = FloatVector.broadcast(S, 1f).div(zc);
-        float lo = 1f / ERFC_ZMAX;
-        FloatVector t = w.mul(2f / (1f - lo)).sub((1f + lo) / (1f - lo)); // [1/zmax, 1] -> [-1, 1]
-        FloatVector t2 = t.add(t);
-        FloatVector b1 = FloatVector.zero(S), b2 = FloatVector.zero(S);
-        for (int k = ERFC_DEGREE - 1; k >= 1; k--) {
-            FloatVector b = t2.fma(b1, b2.neg()).add(ERFC_CHEB[k]);
-            b2 = b1;
-            b1 = b;
-        }
-        return t.fma(b1, b2.neg()).add(ERFC_CHEB[0] * 0.5f).mul(w);
+    /** e^(z²)·erfc(z) for z in [0, 10] (clamped there: beyond, e^(-z²) underflows anyway). */
+    private static FloatVector erfcx(FloatVector z) {
+        FloatVector w = FloatVector.broadcast(S, 1f).div(z.min(ERFC_ZMAX).add(1f));
+        float lo = 1f / (1f + ERFC_ZMAX);
+        FloatVector t = w.mul(2f / (1f - lo)).sub((1f + lo) / (1f - lo)); // [lo, 1] -> [-1, 1]
+        float[] a = ERFC_POLY; // Horner, unrolled (see normalCdf)
+        FloatVector p = t.fma(a[13], a[12]).fma(t, c(a[11])).fma(t, c(a[10])).fma(t, c(a[9])).fma(t, c(a[8]))
+                .fma(t, c(a[7])).fma(t, c(a[6])).fma(t, c(a[5])).fma(t, c(a[4])).fma(t, c(a[3])).fma(t, c(a[2]))
+                .fma(t, c(a[1])).fma(t, c(a[0]));
+        return p;
     }
 
     /**
-     * Chebyshev interpolation of T(w) = z·e^(z²)·erfc(z), z = 1/w, on [1/ERFC_ZMAX, 1], at class load: T is smooth
-     * there (it tends to 1/√π as z grows) and degree 14 fits it to 5e-10 relative. Values come from the continued
-     * fraction √π·e^(z²)·erfc(z) = 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + ...)))), converged in double for z &gt;= 1.
+     * Chebyshev interpolation of erfcx(z) = e^(z²)·erfc(z) in w = 1/(1 + z) on [1/(1 + ERFC_ZMAX), 1], at class
+     * load: erfcx is smooth there and degree 14 fits it to 3e-9 relative. Values: 1 - erf (from {@link Erf}, exact
+     * enough) below z = 2; above, the continued fraction √π·erfcx(z) = 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + ...)))),
+     * converged in double.
      */
-    private static void fitErfcTail() {
+    private static void fitErfcx() {
         int n = ERFC_DEGREE;
-        double lo = 1.0 / ERFC_ZMAX;
+        double lo = 1.0 / (1 + ERFC_ZMAX);
         double[] values = new double[n];
         for (int j = 0; j < n; j++) {
             double t = Math.cos(Math.PI * (j + 0.5) / n);
-            double z = 1 / (lo + (1 - lo) * (t + 1) / 2);
-            double f = z;
-            for (int k = 2000; k >= 1; k--) f = z + (k / 2.0) / f;
-            values[j] = z / (Math.sqrt(Math.PI) * f);
+            double z = 1 / (lo + (1 - lo) * (t + 1) / 2) - 1;
+            if (z < 2) {
+                values[j] = (1 - Erf.erf(z)) * Math.exp(z * z);
+            } else {
+                double f = z;
+                for (int k = 2000; k >= 1; k--) f = z + (k / 2.0) / f;
+                values[j] = 1 / (Math.sqrt(Math.PI) * f);
+            }
         }
+        // Σ' c_k T_k(t) re-expanded in powers of t (T_(k+1) = 2t·T_k - T_(k-1)), in double; the powers' coefficients
+        // stay below 1 in magnitude here, so float Horner loses nothing to cancellation.
+        double[] poly = new double[n], prev = new double[n], cur = new double[n];
+        prev[0] = 1; // T_0
+        cur[1] = 1; // T_1
         for (int k = 0; k < n; k++) {
             double s = 0;
             for (int j = 0; j < n; j++) s += values[j] * Math.cos(Math.PI * k * (j + 0.5) / n);
-            ERFC_CHEB[k] = (float) (2 * s / n);
+            double ck = (k == 0 ? 1.0 : 2.0) * s / n;
+            double[] tk = k == 0 ? prev : cur;
+            for (int i = 0; i < n; i++) poly[i] += ck * tk[i];
+            if (k >= 1) {
+                double[] next = new double[n];
+                for (int i = 0; i < n - 1; i++) next[i + 1] = 2 * cur[i];
+                for (int i = 0; i < n; i++) next[i] -= prev[i];
+                prev = cur;
+                cur = next;
+            }
         }
+        for (int i = 0; i < n; i++) ERFC_POLY[i] = (float) poly[i];
     }
 }
