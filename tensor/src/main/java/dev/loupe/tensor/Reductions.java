@@ -35,6 +35,11 @@ final class Reductions {
     /** Reduces {@code a} over each of the sorted {@code dims}, keeping them as size 1; no graph is recorded. */
     private static Tensor reduceKeep(ReduceOp op, Tensor a, int[] dims) {
         Backend be = a.backend();
+        if (dims.length == 0) { // nothing to reduce: still a fresh tensor, never an alias of the input
+            Tensor copy = OpSupport.alloc(be, a.shape());
+            be.copy(a, copy);
+            return copy;
+        }
         Tensor cur = a;
         for (int d : dims) {
             Tensor out = OpSupport.alloc(be, Shapes.with(cur.shape(), d, 1));
@@ -64,7 +69,7 @@ final class Reductions {
     static Tensor max(Tensor a, int dim, boolean keepdim, boolean max) {
         String op = max ? "max" : "min";
         int d = Shapes.dim(op, dim, a.rank());
-        Tensor[] vi = argReduce(a, d, max);
+        Tensor[] vi = argReduce(op, a, d, max);
         Tensor values = keepdim ? vi[0] : vi[0].squeeze(d);
         Tensor idx = vi[1];
         int[] in = a.shape();
@@ -75,16 +80,15 @@ final class Reductions {
     }
 
     static Tensor argmax(Tensor a, int dim, boolean keepdim, boolean max) {
-        int d = Shapes.dim(max ? "argmax" : "argmin", dim, a.rank());
-        Tensor idx = argReduce(a, d, max)[1];
+        String op = max ? "argmax" : "argmin";
+        int d = Shapes.dim(op, dim, a.rank());
+        Tensor idx = argReduce(op, a, d, max)[1];
         return keepdim ? idx : idx.squeeze(d);
     }
 
-    private static Tensor[] argReduce(Tensor a, int d, boolean max) {
-        if (a.shape()[d] == 0) {
-            throw new IllegalArgumentException((max ? "max" : "min") + ": dim " + d + " of shape "
-                    + Shapes.format(a.shape()) + " is empty");
-        }
+    /** Values and first indices of the max (min) over dim {@code d}, both keepdim; {@code op} names errors. */
+    private static Tensor[] argReduce(String op, Tensor a, int d, boolean max) {
+        requireNonEmpty(op, a, d);
         Backend be = a.backend();
         int[] shape = Shapes.with(a.shape(), d, 1);
         Tensor values = OpSupport.alloc(be, shape), indices = OpSupport.alloc(be, shape);
@@ -94,6 +98,7 @@ final class Reductions {
 
     static Tensor logsumexp(Tensor a, int dim, boolean keepdim) {
         int d = Shapes.dim("logsumexp", dim, a.rank());
+        requireNonEmpty("logsumexp", a, d);
         Tensor m;
         try (Autograd.Scope ignored = Autograd.noGrad()) {
             m = a.max(d, true);
@@ -104,6 +109,13 @@ final class Reductions {
         return keepdim ? out : out.squeeze(d);
     }
 
+    private static void requireNonEmpty(String op, Tensor a, int d) {
+        if (a.shape()[d] == 0) {
+            throw new IllegalArgumentException(op + ": dim " + d + " of shape " + Shapes.format(a.shape())
+                    + " is empty");
+        }
+    }
+
     static Tensor var(Tensor a, int dim, boolean keepdim, int correction) {
         int d = Shapes.dim("var", dim, a.rank());
         int n = a.shape()[d];
@@ -112,24 +124,37 @@ final class Reductions {
     }
 
     static Tensor norm(Tensor a, float p, int dim, boolean keepdim) {
-        if (p <= 0) throw new IllegalArgumentException("norm: p must be positive but was " + p);
+        if (!(p > 0) || Float.isInfinite(p)) {
+            throw new IllegalArgumentException("norm: p must be positive and finite but was " + p);
+        }
         int d = Shapes.dim("norm", dim, a.rank());
-        if (p == 2f) return a.square().sum(d, keepdim).sqrt();
+        if (p == 2f) return euclideanNorm(a, d, keepdim);
         if (p == 1f) return a.abs().sum(d, keepdim);
         return a.abs().pow(p).sum(d, keepdim).pow(1f / p);
     }
 
-    static Tensor cosineSimilarity(Tensor a, Tensor b, int dim, float eps) {
-        int rank = Shapes.broadcast("cosineSimilarity", a.shape(), b.shape()).length;
-        int d = Shapes.dim("cosineSimilarity", dim, rank);
-        int da = d - (rank - a.rank()), db = d - (rank - b.rank());
-        if (da < 0 || db < 0) {
-            throw new IllegalArgumentException("cosineSimilarity: dim " + dim + " missing from " + Shapes.format(a.shape())
-                    + " or " + Shapes.format(b.shape()));
+    /** √Σx² over {@code d}, with gradient x/‖x‖ taken as 0 where the norm is 0 (as PyTorch; √ alone gives NaN). */
+    private static Tensor euclideanNorm(Tensor a, int d, boolean keepdim) {
+        Tensor y;
+        try (Autograd.Scope ignored = Autograd.noGrad()) {
+            y = a.square().sum(d, true).sqrt();
         }
-        Tensor dot = a.mul(b).sum(d);
-        Tensor na = a.norm(2f, da, false).clamp(eps, Float.MAX_VALUE);
-        Tensor nb = b.norm(2f, db, false).clamp(eps, Float.MAX_VALUE);
+        Tensor out = keepdim ? y : y.squeeze(d);
+        return Autograd.record(out.detach(), "norm", g -> {
+            Tensor gk = keepdim ? g : g.unsqueeze(d);
+            Tensor safe = Tensor.where(y.eq(0f), Tensor.scalar(1f), y);
+            return new Tensor[] {a.mul(gk.div(safe))};
+        }, a);
+    }
+
+    static Tensor cosineSimilarity(Tensor a, Tensor b, int dim, float eps) {
+        int[] shape = Shapes.broadcast("cosineSimilarity", a.shape(), b.shape());
+        int d = Shapes.dim("cosineSimilarity", dim, shape.length);
+        // Norms of the broadcast operands: a size-1 dim of a that meets n elements of b counts n times.
+        Tensor ea = a.expand(shape), eb = b.expand(shape);
+        Tensor dot = ea.mul(eb).sum(d);
+        Tensor na = ea.norm(2f, d, false).clamp(eps, Float.MAX_VALUE);
+        Tensor nb = eb.norm(2f, d, false).clamp(eps, Float.MAX_VALUE);
         return dot.div(na.mul(nb));
     }
 

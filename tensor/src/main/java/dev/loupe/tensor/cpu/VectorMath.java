@@ -1,0 +1,245 @@
+package dev.loupe.tensor.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Transcendental functions on whole float vectors, for the SIMD kernels. Each is a range reduction plus a short
+ * polynomial in float lanes, several times faster than {@code FloatVector.lanewise(EXP)} and accurate to a few ulp
+ * (the bounds, held against double-precision {@link Math}, are in {@code VectorMathTest}). Every function treats
+ * NaN, ±inf, ±0 and subnormal inputs as {@link Scalar} does.
+ *
+ * <p>The methods are small on purpose: a kernel loop must inline them, or C2 boxes the vectors.
+ */
+final class VectorMath {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    private static final float LOG2E = (float) (1 / Math.log(2));
+    /** ln 2 split so that {@code k * LN2_HI} is exact for |k| &lt; 2^12 (Cody–Waite reduction). */
+    private static final float LN2_HI = Float.intBitsToFloat(Float.floatToIntBits((float) Math.log(2)) & 0xFFFFF000);
+    private static final float LN2_LO = (float) (Math.log(2) - LN2_HI);
+    /** 1.5 * 2^23: adding it rounds a float below 2^22 to an integer, which then sits in the low mantissa bits. */
+    private static final float ROUNDER = 0x1.8p23f;
+    private static final int ROUNDER_BITS = Float.floatToIntBits(ROUNDER);
+    /** Taylor coefficients 1/k! of expm1 on |r| &lt;= ln2/2; the degree-7 remainder is below 6e-9. */
+    private static final float E2 = 1f / 2, E3 = 1f / 6, E4 = 1f / 24, E5 = 1f / 120, E6 = 1f / 720, E7 = 1f / 5040;
+    private static final float SQRT_HALF = (float) Math.sqrt(0.5);
+    private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
+    private static final float INV_SQRT_2PI = (float) (1 / Math.sqrt(2 * Math.PI));
+    private static final float GELU_CUBIC = 0.044715f;
+
+    /** erfcx(z) = e^(z²)·erfc(z) on z in [0, ERFC_ZMAX], fitted in w = 1/(1 + z) (see {@link #fitErfcx}). */
+    private static final float ERFC_ZMAX = 10f;
+    private static final int ERFC_DEGREE = 14;
+    /** The Chebyshev fit re-expanded in powers of t, for a Horner evaluation that C2 can inline. */
+    private static final float[] ERFC_POLY = new float[ERFC_DEGREE];
+
+    static {
+        fitErfcx();
+    }
+
+    private VectorMath() {
+    }
+
+    // ---------------------------------------------------------------- exp family
+
+    /** e^x: exact reduction x = n·ln2 + r, |r| &lt;= ln2/2, then 2^n·(1 + expm1(r)); max error ~2 ulp. */
+    static FloatVector exp(FloatVector x) {
+        // Beyond these bounds e^x is 0 or inf in float; clamping keeps n within the scaling below (NaN stays NaN).
+        FloatVector xc = x.max(-105f).min(89f);
+        FloatVector t = xc.fma(LOG2E, ROUNDER);
+        FloatVector n = t.sub(ROUNDER);
+        IntVector ni = t.reinterpretAsInts().sub(ROUNDER_BITS);
+        FloatVector r = n.mul(-LN2_HI).add(xc).add(n.mul(-LN2_LO)); // n·LN2_HI is exact
+        FloatVector p = expm1Poly(r).add(1f);
+        // 2^n as two factors, so both halves are normal floats even when e^x is subnormal or overflows.
+        IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
+        IntVector n2 = ni.sub(n1);
+        return p.mul(pow2(n1)).mul(pow2(n2));
+    }
+
+    /** e^x - 1 for x &lt;= 0 (what tanh and sigmoid need), accurate relative to the result near 0. */
+    static FloatVector expm1NonPositive(FloatVector x) {
+        FloatVector xc = x.max(-30f); // e^-30 - 1 is -1 in float
+        FloatVector t = xc.fma(LOG2E, ROUNDER);
+        FloatVector n = t.sub(ROUNDER);
+        IntVector ni = t.reinterpretAsInts().sub(ROUNDER_BITS);
+        FloatVector r = n.mul(-LN2_HI).add(xc).add(n.mul(-LN2_LO)); // n·LN2_HI is exact
+        FloatVector scale = pow2(ni);
+        // 2^n·(1 + q) - 1 = 2^n·q + (2^n - 1); for n = 0 it is q itself, so no cancellation near x = 0.
+        return expm1Poly(r).fma(scale, scale.sub(1f));
+    }
+
+    /** r + r²/2 + ... + r^7/7!. */
+    private static FloatVector expm1Poly(FloatVector r) {
+        FloatVector p = r.fma(E7, E6).fma(r, c(E5)).fma(r, c(E4)).fma(r, c(E3)).fma(r, c(E2));
+        return p.mul(r).fma(r, r);
+    }
+
+    private static FloatVector c(float v) {
+        return FloatVector.broadcast(S, v);
+    }
+
+    /** 2^n for n in [-126, 127], built in the exponent field. */
+    private static FloatVector pow2(IntVector n) {
+        return n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+    }
+
+    /** tanh x = sign(x)·(-m / (m + 2)) with m = expm1(-2|x|), which neither overflows nor cancels. */
+    static FloatVector tanh(FloatVector x) {
+        FloatVector m = expm1NonPositive(x.abs().mul(-2f));
+        FloatVector t = m.neg().div(m.add(2f));
+        return copySign(t, x);
+    }
+
+    /** 1 / (1 + e^-x), from e = e^-|x| so that neither tail loses relative accuracy. */
+    static FloatVector sigmoid(FloatVector x) {
+        FloatVector e = exp(x.abs().neg());
+        FloatVector p = FloatVector.broadcast(S, 1f).div(e.add(1f));
+        return p.blend(e.mul(p), x.lt(0f));
+    }
+
+    /** {@code magnitude} with the sign bit of {@code sign}. */
+    static FloatVector copySign(FloatVector magnitude, FloatVector sign) {
+        IntVector m = magnitude.reinterpretAsInts().and(0x7FFFFFFF);
+        IntVector s = sign.reinterpretAsInts().and(0x80000000);
+        return m.or(s).reinterpretAsFloats();
+    }
+
+    // ---------------------------------------------------------------- log
+
+    /**
+     * ln x: x = 2^e·m with m in [√½, √2), ln m = 2·atanh(f), f = (m - 1)/(m + 1) (|f| &lt;= 0.172, odd series to
+     * f^9); max error ~2 ulp. Negative and NaN give NaN, ±0 gives -inf, +inf gives +inf.
+     */
+    static FloatVector log(FloatVector x) {
+        VectorMask<Float> sub = x.lt(Float.MIN_NORMAL);
+        FloatVector xs = x.blend(x.mul(0x1p23f), sub); // subnormals scaled into the normal range
+        IntVector bits = xs.reinterpretAsInts();
+        // Exponent relative to √½, so that the mantissa lands in [√½, √2) rather than [1, 2).
+        IntVector k = bits.sub(Float.floatToIntBits(SQRT_HALF)).lanewise(VectorOperators.ASHR, 23);
+        FloatVector m = bits.sub(k.lanewise(VectorOperators.LSHL, 23)).reinterpretAsFloats();
+        FloatVector e = ((FloatVector) k.convert(VectorOperators.I2F, 0)).sub(
+                FloatVector.zero(S).blend(23f, sub));
+        FloatVector f = m.sub(1f).div(m.add(1f));
+        FloatVector s = f.mul(f);
+        FloatVector series = s.fma(2f / 9, 2f / 7).fma(s, c(2f / 5)).fma(s, c(2f / 3)).mul(s); // 2(f³/3 + ...)/f
+        FloatVector lnm = series.fma(f, f.add(f));
+        FloatVector y = e.mul(LN2_HI).add(e.mul(LN2_LO).add(lnm)); // e·LN2_HI is exact
+        y = y.blend(Float.NEGATIVE_INFINITY, x.eq(0f));
+        y = y.blend(Float.POSITIVE_INFINITY, x.eq(Float.POSITIVE_INFINITY));
+        return y.blend(Float.NaN, x.lt(0f).or(x.test(VectorOperators.IS_NAN)));
+    }
+
+    // ---------------------------------------------------------------- GELU
+
+    /** 0.5·x·(1 + tanh u), u = √(2/π)(x + 0.044715x³), written as x·σ(2u) so the negative tail keeps accuracy. */
+    static FloatVector geluTanh(FloatVector x) {
+        return x.mul(sigmoid(geluU(x).mul(2f)));
+    }
+
+    /** d/dx of {@link #geluTanh}: σ + 2x·σ(1 - σ)·u', with σ(1 - σ) = e·p² (no cancellation for large |u|). */
+    static FloatVector geluTanhGrad(FloatVector x) {
+        FloatVector u2 = geluU(x).mul(2f);
+        FloatVector e = exp(u2.abs().neg());
+        FloatVector p = FloatVector.broadcast(S, 1f).div(e.add(1f));
+        FloatVector s = p.blend(e.mul(p), u2.lt(0f));
+        FloatVector du = x.mul(x).fma(3 * GELU_CUBIC * SQRT_2_OVER_PI, SQRT_2_OVER_PI);
+        FloatVector tail = x.add(x).mul(du).mul(e.mul(p).mul(p));
+        // Where σ(1 - σ) underflows to 0 the term is 0 even if 2x·u' overflowed (only an infinite x gives NaN).
+        tail = tail.blend(0f, e.eq(0f).and(x.abs().lt(Float.POSITIVE_INFINITY)));
+        return tail.add(s);
+    }
+
+    private static FloatVector geluU(FloatVector x) {
+        FloatVector x2 = x.mul(x);
+        return x2.fma(GELU_CUBIC, 1f).mul(x).mul(SQRT_2_OVER_PI);
+    }
+
+    /** x·Φ(x), Φ the standard normal CDF. */
+    static FloatVector geluErf(FloatVector x) {
+        return x.mul(normalCdf(x));
+    }
+
+    /** d/dx of {@link #geluErf}: Φ(x) + x·φ(x). */
+    static FloatVector geluErfGrad(FloatVector x) {
+        return x.mul(INV_SQRT_2PI).mul(expHalfSquareNeg(x)).add(normalCdf(x));
+    }
+
+    /**
+     * Φ(x) = ½·erfc(-x/√2), from one branch-free formula: with z = |x|/√2, erfc(z) = e^(-z²)·erfcx(z), erfcx from
+     * the polynomial fit; Φ(x) is ½·erfc(z) for x &lt;= 0 and 1 - ½·erfc(z) above. (A Taylor branch for small z
+     * beside it doubled the code, and C2 then gave up inlining and boxed the vectors.)
+     */
+    static FloatVector normalCdf(FloatVector x) {
+        FloatVector halfErfc = erfcx(x.abs().mul(SQRT_HALF)).mul(expHalfSquareNeg(x)).mul(0.5f);
+        FloatVector upper = FloatVector.broadcast(S, 1f).sub(halfErfc);
+        return halfErfc.blend(upper, x.compare(VectorOperators.GT, 0f)).blend(x, x.test(VectorOperators.IS_NAN));
+    }
+
+    /** e^(-x²/2) with x² split into a rounded part and its exact error, so large |x| lose no relative accuracy. */
+    private static FloatVector expHalfSquareNeg(FloatVector x) {
+        x = x.max(-20f).min(20f); // e^-200 is 0 in float; keeps inf·inf - inf (NaN) out of the error term
+        FloatVector hi = x.mul(x);
+        FloatVector lo = x.fma(x, hi.neg());
+        return exp(hi.mul(-0.5f)).mul(lo.fma(-0.5f, 1f));
+    }
+
+    /** e^(z²)·erfc(z) for z in [0, 10] (clamped there: beyond, e^(-z²) underflows anyway). */
+    private static FloatVector erfcx(FloatVector z) {
+        FloatVector w = FloatVector.broadcast(S, 1f).div(z.min(ERFC_ZMAX).add(1f));
+        float lo = 1f / (1f + ERFC_ZMAX);
+        FloatVector t = w.mul(2f / (1f - lo)).sub((1f + lo) / (1f - lo)); // [lo, 1] -> [-1, 1]
+        float[] a = ERFC_POLY; // Horner, unrolled (see normalCdf)
+        FloatVector p = t.fma(a[13], a[12]).fma(t, c(a[11])).fma(t, c(a[10])).fma(t, c(a[9])).fma(t, c(a[8]))
+                .fma(t, c(a[7])).fma(t, c(a[6])).fma(t, c(a[5])).fma(t, c(a[4])).fma(t, c(a[3])).fma(t, c(a[2]))
+                .fma(t, c(a[1])).fma(t, c(a[0]));
+        return p;
+    }
+
+    /**
+     * Chebyshev interpolation of erfcx(z) = e^(z²)·erfc(z) in w = 1/(1 + z) on [1/(1 + ERFC_ZMAX), 1], at class
+     * load: erfcx is smooth there and degree 14 fits it to 3e-9 relative. Values: 1 - erf (from {@link Erf}, exact
+     * enough) below z = 2; above, the continued fraction √π·erfcx(z) = 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + ...)))),
+     * converged in double.
+     */
+    private static void fitErfcx() {
+        int n = ERFC_DEGREE;
+        double lo = 1.0 / (1 + ERFC_ZMAX);
+        double[] values = new double[n];
+        for (int j = 0; j < n; j++) {
+            double t = Math.cos(Math.PI * (j + 0.5) / n);
+            double z = 1 / (lo + (1 - lo) * (t + 1) / 2) - 1;
+            if (z < 2) {
+                values[j] = (1 - Erf.erf(z)) * Math.exp(z * z);
+            } else {
+                double f = z;
+                for (int k = 2000; k >= 1; k--) f = z + (k / 2.0) / f;
+                values[j] = 1 / (Math.sqrt(Math.PI) * f);
+            }
+        }
+        // Σ' c_k T_k(t) re-expanded in powers of t (T_(k+1) = 2t·T_k - T_(k-1)), in double; the powers' coefficients
+        // stay below 1 in magnitude here, so float Horner loses nothing to cancellation.
+        double[] poly = new double[n], prev = new double[n], cur = new double[n];
+        prev[0] = 1; // T_0
+        cur[1] = 1; // T_1
+        for (int k = 0; k < n; k++) {
+            double s = 0;
+            for (int j = 0; j < n; j++) s += values[j] * Math.cos(Math.PI * k * (j + 0.5) / n);
+            double ck = (k == 0 ? 1.0 : 2.0) * s / n;
+            double[] tk = k == 0 ? prev : cur;
+            for (int i = 0; i < n; i++) poly[i] += ck * tk[i];
+            if (k >= 1) {
+                double[] next = new double[n];
+                for (int i = 0; i < n - 1; i++) next[i + 1] = 2 * cur[i];
+                for (int i = 0; i < n; i++) next[i] -= prev[i];
+                prev = cur;
+                cur = next;
+            }
+        }
+        for (int i = 0; i < n; i++) ERFC_POLY[i] = (float) poly[i];
+    }
+}
