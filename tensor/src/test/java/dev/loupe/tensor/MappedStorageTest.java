@@ -137,6 +137,9 @@ class MappedStorageTest {
             Tensor t = Tensor.fromStorage(s, new int[] {3, 2}, new int[] {1, 3}, 0);
             assertEquals(5f, t.get(2, 1));
             assertEquals(3f, t.get(0, 1));
+            // A transposed mapped view copies onto the heap through Storage.read, element order as the view reads.
+            assertArrayEquals(new float[] {0, 3, 1, 4, 2, 5}, t.contiguous().toFloatArray());
+            assertArrayEquals(new float[] {3, 12}, m.matmul(Tensor.of(new float[] {0, 1, 2}, 3)).toFloatArray());
         }
     }
 

@@ -9,7 +9,10 @@ import dev.loupe.tensor.Storage;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.tensor.UnaryOp;
 
-/** The built-in backend: float32 on the Java heap, SIMD through the Vector API, split over cores. */
+/**
+ * The built-in backend: float32 on the Java heap, SIMD through the Vector API, split over cores. Operands on other
+ * CPU storages (memory-mapped files, bf16/f16) are read through a widening heap copy, so every op accepts them.
+ */
 public final class CpuBackend implements Backend {
     @Override
     public Device device() {
@@ -33,77 +36,118 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void unary(UnaryOp op, Tensor a, float p0, float p1, Tensor out) {
+        a = heap(a);
         ElementwiseKernels.unary(op, a, p0, p1, out);
     }
 
     @Override
     public void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        a = heap(a);
+        b = heap(b);
         ElementwiseKernels.binary(op, a, b, out);
     }
 
     @Override
     public void where(Tensor cond, Tensor a, Tensor b, Tensor out) {
+        cond = heap(cond);
+        a = heap(a);
+        b = heap(b);
         ElementwiseKernels.where(cond, a, b, out);
     }
 
     @Override
     public void reduce(ReduceOp op, Tensor a, int dim, Tensor out) {
+        a = heap(a);
         ReduceKernels.reduce(op, a, dim, out);
     }
 
     @Override
     public void argReduce(boolean max, Tensor a, int dim, Tensor values, Tensor indices) {
+        a = heap(a);
         ReduceKernels.argReduce(max, a, dim, values, indices);
     }
 
     @Override
     public void matmul(Tensor a, Tensor b, Tensor out, boolean accumulate) {
+        a = heap(a);
+        b = heap(b);
         NaiveMatmul.matmul(a, b, out, accumulate);
     }
 
     @Override
     public void softmax(Tensor a, boolean log, Tensor out) {
+        a = heap(a);
         NNKernels.softmax(a, log, out);
     }
 
     @Override
     public void softmaxBackward(Tensor y, Tensor gy, boolean log, Tensor gx) {
+        y = heap(y);
+        gy = heap(gy);
         NNKernels.softmaxBackward(y, gy, log, gx);
     }
 
     @Override
     public void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean, Tensor rstd) {
+        x = heap(x);
+        weight = heap(weight);
+        bias = heap(bias);
         NNKernels.layerNorm(x, weight, bias, eps, out, mean, rstd);
     }
 
     @Override
     public void layerNormBackward(Tensor x, Tensor weight, Tensor mean, Tensor rstd, Tensor gy,
                                   Tensor gx, Tensor gWeight, Tensor gBias) {
+        x = heap(x);
+        weight = heap(weight);
+        mean = heap(mean);
+        rstd = heap(rstd);
+        gy = heap(gy);
         NNKernels.layerNormBackward(x, weight, mean, rstd, gy, gx, gWeight, gBias);
     }
 
     @Override
     public void indexSelect(Tensor a, int dim, Tensor index, Tensor out) {
+        a = heap(a);
+        index = heap(index);
         IndexKernels.indexSelect(a, dim, index, out);
     }
 
     @Override
     public void indexAdd(Tensor dst, int dim, Tensor index, Tensor src) {
+        index = heap(index);
+        src = heap(src);
         IndexKernels.indexAdd(dst, dim, index, src);
     }
 
     @Override
     public void gather(Tensor a, int dim, Tensor index, Tensor out) {
+        a = heap(a);
+        index = heap(index);
         IndexKernels.gather(a, dim, index, out);
     }
 
     @Override
     public void scatterAdd(Tensor dst, int dim, Tensor index, Tensor src) {
+        index = heap(index);
+        src = heap(src);
         IndexKernels.scatterAdd(dst, dim, index, src);
     }
 
     @Override
     public void topK(Tensor a, int k, boolean largest, Tensor values, Tensor indices) {
+        a = heap(a);
         IndexKernels.topK(a, k, largest, values, indices);
+    }
+
+    /**
+     * {@code t} itself when its elements are float32 on the heap; otherwise (memory-mapped, bf16/f16) a contiguous
+     * heap copy of its view, widened through {@link Storage#read}. The slow path: models convert mapped weights once.
+     */
+    private static Tensor heap(Tensor t) {
+        if (t == null || t.storage() instanceof FloatStorage) return t;
+        Tensor copy = Tensor.zeros(t.shape());
+        ElementwiseKernels.copy(t, copy);
+        return copy;
     }
 }

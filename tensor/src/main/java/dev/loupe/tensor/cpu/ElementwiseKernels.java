@@ -3,7 +3,9 @@ package dev.loupe.tensor.cpu;
 import static dev.loupe.tensor.cpu.VectorMath.S;
 
 import dev.loupe.tensor.BinaryOp;
+import dev.loupe.tensor.FloatStorage;
 import dev.loupe.tensor.Parallel;
+import dev.loupe.tensor.Storage;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.tensor.UnaryOp;
 import java.util.Arrays;
@@ -34,6 +36,10 @@ final class ElementwiseKernels {
     }
 
     static void copy(Tensor src, Tensor dst) {
+        if (!(src.storage() instanceof FloatStorage)) {
+            copyWidening(src, dst);
+            return;
+        }
         float[] s = Rows.array(src), d = Rows.array(dst);
         Rows.forEach(dst.shape(), src, dst, null, (oa, ob, oc, n, sa, sb, sc) -> {
             if (sa == 1 && sb == 1) {
@@ -42,6 +48,22 @@ final class ElementwiseKernels {
                 Arrays.fill(d, ob, ob + n, s[oa]);
             } else {
                 for (int i = 0; i < n; i++) d[ob + i * sb] = s[oa + i * sa];
+            }
+        });
+    }
+
+    /**
+     * Copy from any other storage (memory-mapped weights, bf16/f16) through {@link dev.loupe.tensor.Storage#read},
+     * which widens to float32: stride-1 rows in bulk, other rows element by element.
+     */
+    private static void copyWidening(Tensor src, Tensor dst) {
+        Storage s = src.storage();
+        float[] d = Rows.array(dst);
+        Rows.forEach(dst.shape(), src, dst, null, (oa, ob, oc, n, sa, sb, sc) -> {
+            if (sa == 1 && sb == 1) {
+                s.read(oa, d, ob, n);
+            } else {
+                for (int i = 0; i < n; i++) d[ob + i * sb] = s.get(oa + (long) i * sa);
             }
         });
     }
