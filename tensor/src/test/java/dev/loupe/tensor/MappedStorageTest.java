@@ -139,7 +139,7 @@ class MappedStorageTest {
             assertEquals(3f, t.get(0, 1));
             // A transposed mapped view copies onto the heap through Storage.read, element order as the view reads.
             assertArrayEquals(new float[] {0, 3, 1, 4, 2, 5}, t.contiguous().toFloatArray());
-            assertArrayEquals(new float[] {3, 12}, m.matmul(Tensor.of(new float[] {0, 1, 2}, 3)).toFloatArray());
+            assertArrayEquals(new float[] {0 * 0 + 1 * 1 + 2 * 2, 3 * 0 + 4 * 1 + 5 * 2}, m.matmul(Tensor.of(new float[] {0, 1, 2}, 3)).toFloatArray());
         }
     }
 
