@@ -58,7 +58,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(Tensor a, Tensor b, Tensor out, boolean accumulate) {
-        NaiveMatmul.matmul(a, b, out, accumulate);
+        Gemm.batched(a, b, out, accumulate);
     }
 
     @Override
