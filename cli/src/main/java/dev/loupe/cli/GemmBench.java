@@ -48,7 +48,8 @@ final class GemmBench {
     private static int[] parseShape(String text) {
         String[] parts = text.split(",", -1);
         if (parts.length != 3) {
-            throw new IllegalArgumentException("--shapes: expected M,K,N (three positive integers) but got '" + text + "'");
+            throw new IllegalArgumentException("--shapes: expected M,K,N (three positive integers) but got '"
+                    + text + "'");
         }
         int[] s = new int[3];
         for (int i = 0; i < 3; i++) s[i] = parsePositive("--shapes '" + text + "'", parts[i]);
@@ -88,6 +89,7 @@ final class GemmBench {
         Arrays.sort(times);
         double ms = times[reps / 2] / 1e6;
         double gflops = 2.0 * m * k * n / (ms * 1e6);
-        return String.format(Locale.ROOT, "{\"m\":%d,\"k\":%d,\"n\":%d,\"ms\":%.3f,\"gflops\":%.1f}", m, k, n, ms, gflops);
+        return String.format(Locale.ROOT, "{\"m\":%d,\"k\":%d,\"n\":%d,\"ms\":%.3f,\"gflops\":%.1f}",
+                m, k, n, ms, gflops);
     }
 }

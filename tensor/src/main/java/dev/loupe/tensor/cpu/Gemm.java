@@ -154,9 +154,9 @@ public final class Gemm {
     }
 
     /**
-     * Unpacked path for products too small or too thin to amortize packing: row-major B ({@code axpy}) takes an axpy
-     * per (i, p) vectorized along j; otherwise a dot product per (i, j), vectorized along p when A rows and B columns are
-     * contiguous.
+     * Unpacked path for products too small or too thin to amortize packing: row-major B ({@code axpy}) takes an
+     * axpy per (i, p) vectorized along j; otherwise a dot product per (i, j), vectorized along p when A rows and B
+     * columns are contiguous.
      */
     private static void direct(int i0, int i1, int j0, int j1, int k, float[] a, int aOff, int aRs, int aCs,
                                float[] b, int bOff, int bRs, int bCs,

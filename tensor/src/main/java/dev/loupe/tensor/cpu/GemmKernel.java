@@ -42,6 +42,8 @@ final class GemmKernel {
         final float[] packA = new float[MC * KC];
         float[] packB = new float[0];
         final float[] tile = new float[MR * NR];
+        final int[] gatherIndex = new int[NR];
+        int gatherStride = -1;
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -105,8 +107,16 @@ final class GemmKernel {
                     FloatVector.fromArray(S, b, from).intoArray(dst, to);
                     FloatVector.fromArray(S, b, from + L).intoArray(dst, to + L);
                 }
+            } else if (bRs == 1 && w == NR) {
+                // Transposed B (column j contiguous along p): gather each sliver row across the NR columns; the
+                // gathers walk all columns in step along p, so every column's cache line is used up while hot.
+                int[] idx = gatherIndex(bCs);
+                for (int p = 0; p < kc; p++) {
+                    int to = d + p * NR;
+                    FloatVector.fromArray(S, b, src + p, idx, 0).intoArray(dst, to);
+                    FloatVector.fromArray(S, b, src + p, idx, L).intoArray(dst, to + L);
+                }
             } else if (bRs == 1) {
-                // Transposed B (column j contiguous along p): read each column sequentially.
                 for (int j = 0; j < w; j++) {
                     int col = src + j * bCs;
                     for (int p = 0; p < kc; p++) dst[d + p * NR + j] = b[col + p];
@@ -120,6 +130,16 @@ final class GemmKernel {
                 zeroColumns(dst, d, kc, w);
             }
         }
+    }
+
+    /** Offsets {@code j * stride}, j in [0, NR): the gather map of a transposed-B sliver row (cached per thread). */
+    private static int[] gatherIndex(int stride) {
+        Scratch s = SCRATCH.get();
+        if (s.gatherStride != stride) {
+            for (int j = 0; j < NR; j++) s.gatherIndex[j] = j * stride;
+            s.gatherStride = stride;
+        }
+        return s.gatherIndex;
     }
 
     private static void zeroColumns(float[] dst, int d, int kc, int w) {

@@ -38,7 +38,8 @@ class GemmTest {
      * Checks {@code got} against the reference element by element, with a tolerance of 1e-5 * sqrt(k) relative to
      * the sum of |products| (plus |C| when accumulating), the scale float32 rounding errors grow with.
      */
-    private static void assertClose(Mat a, Mat b, float[] c0, float[] ref, float[] got, boolean accumulate, String what) {
+    private static void assertClose(Mat a, Mat b, float[] c0, float[] ref, float[] got, boolean accumulate,
+                                    String what) {
         int m = a.rows(), k = a.cols(), n = b.cols();
         double tol = 1e-5 * Math.sqrt(Math.max(k, 1));
         for (int i = 0; i < m; i++) {
@@ -124,7 +125,7 @@ class GemmTest {
     @Test
     void batchedWithBroadcastBatchDimsMatchesReference() {
         Rng rng = new Rng(16);
-        // a [2, 3, m, k] from [2, 1, m, k] (stride 0 over the heads), b [2, 3, k, n] from [3, k, n] (stride 0 over dim 0).
+        // a [2, 3, m, k] from [2, 1, m, k] (stride 0 over the heads); b [2, 3, k, n] from [3, k, n] (stride 0 on dim 0).
         int m = 19, k = 37, n = 41;
         Tensor a = Tensor.randn(rng, 2, 1, m, k).expand(2, 3, m, k);
         Tensor b = Tensor.randn(rng, 3, k, n).unsqueeze(0).expand(2, 3, k, n);
