@@ -9,7 +9,6 @@ import dev.loupe.tensor.Parallel;
 import dev.loupe.tensor.Tensor;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Single-precision matrix multiply on the CPU: {@code C[m, n] (=|+=) A[m, k] @ B[k, n]} for row-major C and A, B
@@ -178,9 +177,10 @@ public final class Gemm {
                     for (; j < j1; j++) c[crow + j] = Math.fma(av, b[brow + j], c[crow + j]);
                 }
             } else {
+                float[] lanes = aCs == 1 && bRs == 1 ? LANES.get() : null;
                 for (int j = j0; j < j1; j++) {
                     int bcol = bOff + j * bCs;
-                    float sum = aCs == 1 && bRs == 1 ? dot(a, arow, b, bcol, k)
+                    float sum = lanes != null ? dot(a, arow, b, bcol, k, lanes)
                             : dotStrided(a, arow, aCs, b, bcol, bRs, k);
                     c[crow + j] = accumulate ? c[crow + j] + sum : sum;
                 }
@@ -188,13 +188,20 @@ public final class Gemm {
         }
     }
 
-    private static float dot(float[] a, int ao, float[] b, int bo, int k) {
+    /** Lane scratch for {@link #dot}, per thread. */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[L]);
+
+    private static float dot(float[] a, int ao, float[] b, int bo, int k, float[] lanes) {
         FloatVector acc = FloatVector.zero(S);
         int p = 0;
         for (int end = S.loopBound(k); p < end; p += L) {
             acc = FloatVector.fromArray(S, a, ao + p).fma(FloatVector.fromArray(S, b, bo + p), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        // Lanes summed in a fixed order: reduceLanes(ADD) may reassociate differently once C2 compiles it, which would
+        // make results depend on JIT timing.
+        acc.intoArray(lanes, 0);
+        float sum = 0f;
+        for (int l = 0; l < L; l++) sum += lanes[l];
         for (; p < k; p++) sum = Math.fma(a[ao + p], b[bo + p], sum);
         return sum;
     }
