@@ -40,22 +40,22 @@ public final class Gemm {
     public static void batched(Tensor a, Tensor b, Tensor out, boolean accumulate) {
         int[] as = a.shape(), bs = b.shape(), os = out.shape();
         int r = os.length;
-        String what = "gemm: " + Arrays.toString(as) + " @ " + Arrays.toString(bs);
         if (as.length != r || bs.length != r || r < 2) {
-            throw new IllegalArgumentException(what + " into " + Arrays.toString(os)
+            throw new IllegalArgumentException(describe(as, bs) + " into " + Arrays.toString(os)
                     + ": operands need equal ranks of at least 2");
         }
         int m = os[r - 2], n = os[r - 1], k = as[r - 1];
         if (bs[r - 2] != k) {
-            throw new IllegalArgumentException(what + ": inner dims " + k + " and " + bs[r - 2] + " differ");
+            throw new IllegalArgumentException(describe(as, bs) + ": inner dims " + k + " and " + bs[r - 2] + " differ");
         }
         if (as[r - 2] != m || bs[r - 1] != n || !Arrays.equals(as, 0, r - 2, os, 0, r - 2)
                 || !Arrays.equals(bs, 0, r - 2, os, 0, r - 2)) {
-            throw new IllegalArgumentException(what + " into " + Arrays.toString(os) + ": shapes do not agree");
+            throw new IllegalArgumentException(describe(as, bs) + " into " + Arrays.toString(os)
+                    + ": shapes do not agree");
         }
         int[] ast = a.strides(), bst = b.strides(), ost = out.strides();
         if (n > 1 && ost[r - 1] != 1) {
-            throw new IllegalArgumentException(what + ": out needs unit stride along its last dim but has "
+            throw new IllegalArgumentException(describe(as, bs) + ": out needs unit stride along its last dim but has "
                     + ost[r - 1]);
         }
         float[] x = Rows.array(a), w = Rows.array(b), y = Rows.array(out);
@@ -83,6 +83,11 @@ public final class Gemm {
         });
     }
 
+    /** The start of an error message; built only on failure, since small products are called often. */
+    private static String describe(int[] as, int[] bs) {
+        return "gemm: " + Arrays.toString(as) + " @ " + Arrays.toString(bs);
+    }
+
     /**
      * {@code C[m, n] (=|+=) A[m, k] @ B[k, n]} on raw arrays. A element (i, p) is {@code a[aOff + i*aRs + p*aCs]},
      * B element (p, j) is {@code b[bOff + p*bRs + j*bCs]} (any non-negative strides, so transposes are free), C element
@@ -90,7 +95,8 @@ public final class Gemm {
      * added to otherwise; C must not overlap A or B. Splits the work over {@link Parallel#threads()} cores.
      * Thread-safe under the rule in the class comment.
      *
-     * @throws IllegalArgumentException on negative sizes or strides, or when an operand reaches past its array
+     * @throws IllegalArgumentException on negative sizes or strides, overlapping C rows, or an operand reaching past
+     *     its array
      */
     public static void gemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
                             float[] b, int bOff, int bRs, int bCs,
@@ -109,6 +115,9 @@ public final class Gemm {
         checkReach("A", a, aOff, m, aRs, k, aCs);
         checkReach("B", b, bOff, k, bRs, n, bCs);
         checkReach("C", c, cOff, m, ldc, n, 1);
+        if (m > 1 && ldc < n) {
+            throw new IllegalArgumentException("gemm: C row stride " + ldc + " is less than its " + n + " columns");
+        }
         if (k == 0) {
             if (!accumulate) {
                 for (int i = 0; i < m; i++) Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
