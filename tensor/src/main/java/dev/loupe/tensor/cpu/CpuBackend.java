@@ -71,7 +71,7 @@ public final class CpuBackend implements Backend {
     public void matmul(Tensor a, Tensor b, Tensor out, boolean accumulate) {
         a = heap(a);
         b = heap(b);
-        NaiveMatmul.matmul(a, b, out, accumulate);
+        Gemm.batched(a, b, out, accumulate);
     }
 
     @Override

@@ -1,0 +1,223 @@
+package dev.loupe.tensor.cpu;
+
+import static dev.loupe.tensor.cpu.GemmKernel.L;
+import static dev.loupe.tensor.cpu.GemmKernel.MR;
+import static dev.loupe.tensor.cpu.GemmKernel.NR;
+import static dev.loupe.tensor.cpu.GemmKernel.S;
+
+import dev.loupe.tensor.Parallel;
+import dev.loupe.tensor.Tensor;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Single-precision matrix multiply on the CPU: {@code C[m, n] (=|+=) A[m, k] @ B[k, n]} for row-major C and A, B
+ * given by strides, so normal and transposed operands take the same path. Large products go through the packed,
+ * register-blocked kernel of {@link GemmKernel} split over {@link Parallel#threads()} cores; tiny or vector-shaped
+ * ones (m or n below a few) through a direct SIMD loop; batches of small matrices are split over the batch.
+ *
+ * <p>All methods are thread-safe as long as concurrent calls do not write overlapping parts of C (scratch buffers are
+ * per thread). Results do not depend on the number of threads.
+ */
+public final class Gemm {
+    /** Below this many multiply-adds a product is not worth packing. */
+    private static final long SMALL_FLOPS = 8 * 1024;
+    /** A part of C handed to one thread should carry at least this many multiply-adds (fork-join cost is ~10 us). */
+    private static final long MIN_PART_FLOPS = 256 * 1024;
+
+    private Gemm() {
+    }
+
+    /**
+     * Batched product for tensors of this backend: {@code a} [batch..., m, k] @ {@code b} [batch..., k, n] into
+     * {@code out} [batch..., m, n]. Batch dims must be equal (stride 0 allowed, for broadcasts); the matrix dims of
+     * {@code a} and {@code b} may have any strides (transposed views included); {@code out} must have unit stride along
+     * its last dim and must not overlap the inputs. Overwrites {@code out}, or adds to it when {@code accumulate}.
+     * Thread-safe under the rule in the class comment.
+     *
+     * @throws IllegalArgumentException when ranks or shapes do not match, or out's last dim is strided
+     */
+    public static void batched(Tensor a, Tensor b, Tensor out, boolean accumulate) {
+        int[] as = a.shape(), bs = b.shape(), os = out.shape();
+        int r = os.length;
+        if (as.length != r || bs.length != r || r < 2) {
+            throw new IllegalArgumentException(describe(as, bs) + " into " + Arrays.toString(os)
+                    + ": operands need equal ranks of at least 2");
+        }
+        int m = os[r - 2], n = os[r - 1], k = as[r - 1];
+        if (bs[r - 2] != k) {
+            throw new IllegalArgumentException(describe(as, bs) + ": inner dims " + k + " and " + bs[r - 2] + " differ");
+        }
+        if (as[r - 2] != m || bs[r - 1] != n || !Arrays.equals(as, 0, r - 2, os, 0, r - 2)
+                || !Arrays.equals(bs, 0, r - 2, os, 0, r - 2)) {
+            throw new IllegalArgumentException(describe(as, bs) + " into " + Arrays.toString(os)
+                    + ": shapes do not agree");
+        }
+        int[] ast = a.strides(), bst = b.strides(), ost = out.strides();
+        if (n > 1 && ost[r - 1] != 1) {
+            throw new IllegalArgumentException(describe(as, bs) + ": out needs unit stride along its last dim but has "
+                    + ost[r - 1]);
+        }
+        float[] x = Rows.array(a), w = Rows.array(b), y = Rows.array(out);
+        int batch = 1;
+        for (int d = 0; d < r - 2; d++) batch *= os[d];
+        if (batch == 0) return;
+        int aRs = ast[r - 2], aCs = ast[r - 1], bRs = bst[r - 2], bCs = bst[r - 1], ldc = ost[r - 2];
+        long flops = (long) m * n * k;
+        // Many small products: one per thread at a time beats splitting each tiny product.
+        boolean overBatch = batch > 1 && flops < 4 * MIN_PART_FLOPS * Parallel.threads();
+        int grain = (int) Math.max(1, MIN_PART_FLOPS / Math.max(1, flops));
+        Parallel.forRange(batch, overBatch ? grain : batch, (from, to) -> {
+            for (int bi = from; bi < to; bi++) {
+                int ao = a.offset(), bo = b.offset(), oo = out.offset(), rem = bi;
+                for (int d = r - 3; d >= 0; d--) {
+                    int idx = rem % os[d];
+                    rem /= os[d];
+                    ao += idx * ast[d];
+                    bo += idx * bst[d];
+                    oo += idx * ost[d];
+                }
+                gemm(m, n, k, x, ao, aRs, aCs, w, bo, bRs, bCs, y, oo, ldc, accumulate,
+                        overBatch ? 1 : Parallel.threads());
+            }
+        });
+    }
+
+    /** The start of an error message; built only on failure, since small products are called often. */
+    private static String describe(int[] as, int[] bs) {
+        return "gemm: " + Arrays.toString(as) + " @ " + Arrays.toString(bs);
+    }
+
+    /**
+     * {@code C[m, n] (=|+=) A[m, k] @ B[k, n]} on raw arrays. A element (i, p) is {@code a[aOff + i*aRs + p*aCs]},
+     * B element (p, j) is {@code b[bOff + p*bRs + j*bCs]} (any non-negative strides, so transposes are free), C element
+     * (i, j) is {@code c[cOff + i*ldc + j]}. C is overwritten when {@code accumulate} is false (also when k is 0) and
+     * added to otherwise; C must not overlap A or B. Splits the work over {@link Parallel#threads()} cores.
+     * Thread-safe under the rule in the class comment.
+     *
+     * @throws IllegalArgumentException on negative sizes or strides, overlapping C rows, or an operand reaching past
+     *     its array
+     */
+    public static void gemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
+                            float[] b, int bOff, int bRs, int bCs,
+                            float[] c, int cOff, int ldc, boolean accumulate) {
+        gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, Parallel.threads());
+    }
+
+    /** As the public {@code gemm}, with C split into at most {@code parts} pieces (tests vary it). */
+    static void gemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
+                     float[] b, int bOff, int bRs, int bCs,
+                     float[] c, int cOff, int ldc, boolean accumulate, int parts) {
+        if (m < 0 || n < 0 || k < 0) {
+            throw new IllegalArgumentException("gemm: negative size m=" + m + " n=" + n + " k=" + k);
+        }
+        if (m == 0 || n == 0) return;
+        checkReach("A", a, aOff, m, aRs, k, aCs);
+        checkReach("B", b, bOff, k, bRs, n, bCs);
+        checkReach("C", c, cOff, m, ldc, n, 1);
+        if (m > 1 && ldc < n) {
+            throw new IllegalArgumentException("gemm: C row stride " + ldc + " is less than its " + n + " columns");
+        }
+        if (k == 0) {
+            if (!accumulate) {
+                for (int i = 0; i < m; i++) Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+            }
+            return;
+        }
+        long flops = (long) m * n * k;
+        parts = (int) Math.max(1, Math.min(parts, flops / MIN_PART_FLOPS));
+        boolean direct = m < MR / 2 || n < L / 2 || flops < SMALL_FLOPS;
+        // Split the dimension whose split duplicates less packing: splitting N makes every thread pack all of A.
+        boolean splitN = direct ? m < parts : n >= m;
+        int unit = direct ? (splitN ? L : 1) : (splitN ? NR : MR);
+        int extent = splitN ? n : m, units = (extent + unit - 1) / unit;
+        int p = Math.min(parts, units);
+        // Decided on the whole product, not per part, so that a part's width never changes the arithmetic.
+        boolean axpy = bCs == 1 && n >= L;
+        Parallel.forRange(p, 1, (from, to) -> {
+            for (int part = from; part < to; part++) {
+                int lo = Math.min(extent, (int) ((long) units * part / p) * unit);
+                int hi = Math.min(extent, (int) ((long) units * (part + 1) / p) * unit);
+                int i0 = splitN ? 0 : lo, i1 = splitN ? m : hi, j0 = splitN ? lo : 0, j1 = splitN ? hi : n;
+                if (direct) {
+                    direct(i0, i1, j0, j1, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, axpy);
+                } else {
+                    GemmKernel.block(i0, i1, j0, j1, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc,
+                            accumulate);
+                }
+            }
+        });
+    }
+
+    private static void checkReach(String name, float[] arr, int off, int rows, int rs, int cols, int cs) {
+        if (off < 0 || rs < 0 || cs < 0) {
+            throw new IllegalArgumentException("gemm: " + name + " has negative offset or stride (offset " + off
+                    + ", strides " + rs + ", " + cs + ")");
+        }
+        long last = off + (long) (rows - 1) * rs + (long) (cols - 1) * cs;
+        if (rows > 0 && cols > 0 && last >= arr.length) {
+            throw new IllegalArgumentException("gemm: " + name + " [" + rows + ", " + cols + "] at offset " + off
+                    + " with strides " + rs + ", " + cs + " reaches index " + last + " of an array of " + arr.length);
+        }
+    }
+
+    /**
+     * Unpacked path for products too small or too thin to amortize packing: row-major B ({@code axpy}) takes an
+     * axpy per (i, p) vectorized along j; otherwise a dot product per (i, j), vectorized along p when A rows and B
+     * columns are contiguous.
+     */
+    private static void direct(int i0, int i1, int j0, int j1, int k, float[] a, int aOff, int aRs, int aCs,
+                               float[] b, int bOff, int bRs, int bCs,
+                               float[] c, int cOff, int ldc, boolean accumulate, boolean axpy) {
+        for (int i = i0; i < i1; i++) {
+            int crow = cOff + i * ldc, arow = aOff + i * aRs;
+            if (axpy) {
+                if (!accumulate) Arrays.fill(c, crow + j0, crow + j1, 0f);
+                int vEnd = j0 + S.loopBound(j1 - j0);
+                for (int p = 0; p < k; p++) {
+                    float av = a[arow + p * aCs];
+                    FloatVector x = FloatVector.broadcast(S, av);
+                    int brow = bOff + p * bRs;
+                    int j = j0;
+                    for (; j < vEnd; j += L) {
+                        x.fma(FloatVector.fromArray(S, b, brow + j), FloatVector.fromArray(S, c, crow + j))
+                                .intoArray(c, crow + j);
+                    }
+                    for (; j < j1; j++) c[crow + j] = Math.fma(av, b[brow + j], c[crow + j]);
+                }
+            } else {
+                float[] lanes = aCs == 1 && bRs == 1 ? LANES.get() : null;
+                for (int j = j0; j < j1; j++) {
+                    int bcol = bOff + j * bCs;
+                    float sum = lanes != null ? dot(a, arow, b, bcol, k, lanes)
+                            : dotStrided(a, arow, aCs, b, bcol, bRs, k);
+                    c[crow + j] = accumulate ? c[crow + j] + sum : sum;
+                }
+            }
+        }
+    }
+
+    /** Lane scratch for {@link #dot}, per thread. */
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[L]);
+
+    private static float dot(float[] a, int ao, float[] b, int bo, int k, float[] lanes) {
+        FloatVector acc = FloatVector.zero(S);
+        int p = 0;
+        for (int end = S.loopBound(k); p < end; p += L) {
+            acc = FloatVector.fromArray(S, a, ao + p).fma(FloatVector.fromArray(S, b, bo + p), acc);
+        }
+        // Lanes summed in a fixed order: reduceLanes(ADD) may reassociate differently once C2 compiles it, which would
+        // make results depend on JIT timing.
+        acc.intoArray(lanes, 0);
+        float sum = 0f;
+        for (int l = 0; l < L; l++) sum += lanes[l];
+        for (; p < k; p++) sum = Math.fma(a[ao + p], b[bo + p], sum);
+        return sum;
+    }
+
+    private static float dotStrided(float[] a, int ao, int aCs, float[] b, int bo, int bRs, int k) {
+        float sum = 0f;
+        for (int p = 0; p < k; p++) sum = Math.fma(a[ao + p * aCs], b[bo + p * bRs], sum);
+        return sum;
+    }
+}
