@@ -31,6 +31,26 @@ final class MappedFile implements AutoCloseable {
         this.bytes = bytes;
     }
 
+    /** Parses a mapped file into a checkpoint; on failure the caller releases the mapping. */
+    @FunctionalInterface
+    interface Reader {
+        Checkpoint read(MappedFile file) throws IOException;
+    }
+
+    /**
+     * Maps {@code path} and hands it to {@code reader}; if the reader throws, the mapping is released before the
+     * exception propagates, so a rejected file leaves nothing mapped. The returned checkpoint owns the mapping.
+     */
+    static Checkpoint read(Path path, Reader reader) throws IOException {
+        MappedFile mf = open(path);
+        try {
+            return reader.read(mf);
+        } catch (IOException | RuntimeException e) {
+            mf.close();
+            throw e;
+        }
+    }
+
     /** Maps {@code path}; the channel is closed at once, the mapping stays valid until {@link #close()}. */
     static MappedFile open(Path path) throws IOException {
         Arena arena = Arena.ofShared();

@@ -2,6 +2,7 @@ package dev.loupe.weights;
 
 import dev.loupe.tensor.DType;
 import dev.loupe.tensor.MappedStorage;
+import dev.loupe.tensor.Shapes;
 import dev.loupe.weights.json.Json;
 import dev.loupe.weights.json.JsonException;
 import java.io.IOException;
@@ -48,13 +49,7 @@ public final class SafeTensors {
      * when the file is truncated or inconsistent; the mapping is released then. The caller closes the result.
      */
     public static Checkpoint open(Path file) throws IOException {
-        MappedFile mf = MappedFile.open(file);
-        try {
-            return read(mf);
-        } catch (IOException | RuntimeException e) {
-            mf.close();
-            throw e;
-        }
+        return MappedFile.read(file, SafeTensors::read);
     }
 
     private static Checkpoint read(MappedFile mf) throws WeightFileException {
@@ -95,7 +90,7 @@ public final class SafeTensors {
             int[] shape = intShape(file, en);
             MappedStorage storage = new MappedStorage(
                     mf.slice(dataStart + en.begin(), en.end() - en.begin(), "tensor " + en.name()), dtype);
-            views.put(en.name(), new MappedCheckpoint.View(storage, shape, contiguousStrides(shape), 0));
+            views.put(en.name(), new MappedCheckpoint.View(storage, shape, Shapes.contiguousStrides(shape), 0));
         }
         return new MappedCheckpoint(mf, views, skipped, metadata);
     }
@@ -212,15 +207,5 @@ public final class SafeTensors {
             shape[i] = (int) e.shape()[i];
         }
         return shape;
-    }
-
-    static int[] contiguousStrides(int[] shape) {
-        int[] strides = new int[shape.length];
-        int s = 1;
-        for (int i = shape.length - 1; i >= 0; i--) {
-            strides[i] = s;
-            s *= Math.max(shape[i], 1);
-        }
-        return strides;
     }
 }

@@ -35,13 +35,7 @@ public final class TorchBin {
      * released the mapping. The caller closes the result.
      */
     public static Checkpoint open(Path file) throws IOException {
-        MappedFile mf = MappedFile.open(file);
-        try {
-            return read(mf);
-        } catch (IOException | RuntimeException e) {
-            mf.close();
-            throw e;
-        }
+        return MappedFile.read(file, TorchBin::read);
     }
 
     private static Checkpoint read(MappedFile mf) throws WeightFileException {
