@@ -447,9 +447,13 @@ public final class Tensor {
 
     // ---------------------------------------------------------------- elementwise (NumPy broadcasting)
 
+    /** this + other; shape: the broadcast of both shapes. */
     public Tensor add(Tensor other) { return Elementwise.binary(BinaryOp.ADD, this, other); }
+    /** this - other; shape: the broadcast of both shapes. */
     public Tensor sub(Tensor other) { return Elementwise.binary(BinaryOp.SUB, this, other); }
+    /** this · other elementwise; shape: the broadcast of both shapes. */
     public Tensor mul(Tensor other) { return Elementwise.binary(BinaryOp.MUL, this, other); }
+    /** this / other elementwise; shape: the broadcast of both shapes. */
     public Tensor div(Tensor other) { return Elementwise.binary(BinaryOp.DIV, this, other); }
     /** this ^ exponent, elementwise; both differentiable (d/d exponent needs a positive base). */
     public Tensor pow(Tensor exponent) { return Elementwise.binary(BinaryOp.POW, this, exponent); }
@@ -458,43 +462,70 @@ public final class Tensor {
     /** Elementwise min; the gradient goes to the smaller operand (split evenly on ties). */
     public Tensor minimum(Tensor other) { return Elementwise.binary(BinaryOp.MIN, this, other); }
 
+    /** this + s; same shape. */
     public Tensor add(float s) { return Elementwise.unary(UnaryOp.ADD_SCALAR, this, s, 0); }
+    /** this - s; same shape. */
     public Tensor sub(float s) { return Elementwise.unary(UnaryOp.ADD_SCALAR, this, -s, 0); }
+    /** this · s; same shape. */
     public Tensor mul(float s) { return Elementwise.unary(UnaryOp.MUL_SCALAR, this, s, 0); }
+    /** this / s; same shape. */
     public Tensor div(float s) { return Elementwise.unary(UnaryOp.MUL_SCALAR, this, 1f / s, 0); }
+    /** this ^ exponent elementwise; same shape. */
     public Tensor pow(float exponent) { return Elementwise.unary(UnaryOp.POW_SCALAR, this, exponent, 0); }
+    /** -this; same shape. */
     public Tensor neg() { return Elementwise.unary(UnaryOp.NEG, this, 0, 0); }
+    /** e^x elementwise; same shape. */
     public Tensor exp() { return Elementwise.unary(UnaryOp.EXP, this, 0, 0); }
+    /** Natural log elementwise; same shape. */
     public Tensor log() { return Elementwise.unary(UnaryOp.LOG, this, 0, 0); }
+    /** Square root elementwise; same shape. */
     public Tensor sqrt() { return Elementwise.unary(UnaryOp.SQRT, this, 0, 0); }
+    /** 1 / sqrt(x) elementwise; same shape. */
     public Tensor rsqrt() { return Elementwise.unary(UnaryOp.RSQRT, this, 0, 0); }
+    /** x² elementwise; same shape. */
     public Tensor square() { return Elementwise.unary(UnaryOp.SQUARE, this, 0, 0); }
+    /** 1 / x elementwise; same shape. */
     public Tensor reciprocal() { return Elementwise.unary(UnaryOp.RECIPROCAL, this, 0, 0); }
+    /** tanh elementwise; same shape. */
     public Tensor tanh() { return Elementwise.unary(UnaryOp.TANH, this, 0, 0); }
+    /** 1 / (1 + e^-x) elementwise; same shape. */
     public Tensor sigmoid() { return Elementwise.unary(UnaryOp.SIGMOID, this, 0, 0); }
+    /** max(x, 0) elementwise (gradient 0 at 0); same shape. */
     public Tensor relu() { return Elementwise.unary(UnaryOp.RELU, this, 0, 0); }
     /** Exact GELU, x·Φ(x) (BERT; PyTorch's default). */
     public Tensor gelu() { return Elementwise.unary(UnaryOp.GELU_ERF, this, 0, 0); }
     /** Tanh-approximated GELU (GPT-2's {@code gelu_new}). */
     public Tensor geluTanh() { return Elementwise.unary(UnaryOp.GELU_TANH, this, 0, 0); }
+    /** |x| elementwise (gradient 0 at 0); same shape. */
     public Tensor abs() { return Elementwise.unary(UnaryOp.ABS, this, 0, 0); }
     /** Not differentiable: its gradient is zero. */
     public Tensor sign() { return Elementwise.unary(UnaryOp.SIGN, this, 0, 0); }
     /** min(max(x, lo), hi); the gradient passes where lo &lt;= x &lt;= hi. */
     public Tensor clamp(float lo, float hi) { return Elementwise.unary(UnaryOp.CLAMP, this, lo, hi); }
 
-    /** 1 where equal, else 0 (not differentiable). */
+    /** 1 where equal, else 0 (not differentiable); shape: the broadcast of both shapes. */
     public Tensor eq(Tensor other) { return Elementwise.binary(BinaryOp.EQ, this, other); }
+    /** 1 where not equal, else 0 (not differentiable); shape: the broadcast of both shapes. */
     public Tensor ne(Tensor other) { return Elementwise.binary(BinaryOp.NE, this, other); }
+    /** 1 where this &lt; other, else 0 (not differentiable); shape: the broadcast of both shapes. */
     public Tensor lt(Tensor other) { return Elementwise.binary(BinaryOp.LT, this, other); }
+    /** 1 where this &lt;= other, else 0 (not differentiable); shape: the broadcast of both shapes. */
     public Tensor le(Tensor other) { return Elementwise.binary(BinaryOp.LE, this, other); }
+    /** 1 where this &gt; other, else 0 (not differentiable); shape: the broadcast of both shapes. */
     public Tensor gt(Tensor other) { return Elementwise.binary(BinaryOp.GT, this, other); }
+    /** 1 where this &gt;= other, else 0 (not differentiable); shape: the broadcast of both shapes. */
     public Tensor ge(Tensor other) { return Elementwise.binary(BinaryOp.GE, this, other); }
+    /** 1 where equal to s, else 0; same shape. */
     public Tensor eq(float s) { return eq(scalar(s)); }
+    /** 1 where not equal to s, else 0; same shape. */
     public Tensor ne(float s) { return ne(scalar(s)); }
+    /** 1 where this &lt; s, else 0; same shape. */
     public Tensor lt(float s) { return lt(scalar(s)); }
+    /** 1 where this &lt;= s, else 0; same shape. */
     public Tensor le(float s) { return le(scalar(s)); }
+    /** 1 where this &gt; s, else 0; same shape. */
     public Tensor gt(float s) { return gt(scalar(s)); }
+    /** 1 where this &gt;= s, else 0; same shape. */
     public Tensor ge(float s) { return ge(scalar(s)); }
 
     /** {@code cond != 0 ? a : b}, all three broadcast together; differentiable in {@code a} and {@code b}. */
@@ -519,8 +550,11 @@ public final class Tensor {
     public Tensor sum(int[] dims, boolean keepdim) { return Reductions.sum(this, dims, keepdim); }
     /** Mean of all elements, shape []. */
     public Tensor mean() { return Reductions.mean(this, allDims(), false); }
+    /** Mean over {@code dim}, which is removed. */
     public Tensor mean(int dim) { return Reductions.mean(this, new int[] {dim}, false); }
+    /** Mean over {@code dim}, kept with size 1 when {@code keepdim}. */
     public Tensor mean(int dim, boolean keepdim) { return Reductions.mean(this, new int[] {dim}, keepdim); }
+    /** Mean over each of {@code dims}, kept with size 1 when {@code keepdim}. */
     public Tensor mean(int[] dims, boolean keepdim) { return Reductions.mean(this, dims, keepdim); }
     /** Max over {@code dim}; the gradient goes to the first maximal element. */
     public Tensor max(int dim, boolean keepdim) { return Reductions.max(this, dim, keepdim, true); }
@@ -528,6 +562,7 @@ public final class Tensor {
     public Tensor min(int dim, boolean keepdim) { return Reductions.max(this, dim, keepdim, false); }
     /** Index (first occurrence) of the max over {@code dim}, as an index tensor. */
     public Tensor argmax(int dim, boolean keepdim) { return Reductions.argmax(this, dim, keepdim, true); }
+    /** Index (first occurrence) of the min over {@code dim}, as an index tensor. */
     public Tensor argmin(int dim, boolean keepdim) { return Reductions.argmax(this, dim, keepdim, false); }
     /** log Σ exp over {@code dim}, computed stably. */
     public Tensor logsumexp(int dim, boolean keepdim) { return Reductions.logsumexp(this, dim, keepdim); }
