@@ -253,6 +253,11 @@ public final class Gpt2Tokenizer {
         return b;
     }
 
+    /** Words now in the cache; for tests of its bound. */
+    int cachedWords() {
+        return cache.size();
+    }
+
     /** Special tokens and their ids, in no particular order. */
     public Map<String, Integer> specialTokens() {
         return new LinkedHashMap<>(specials);
