@@ -3,7 +3,6 @@ package dev.loupe.tensor.cpu;
 import dev.loupe.tensor.Parallel;
 import dev.loupe.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -15,7 +14,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class NNKernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final int L = F.length();
     /** Rows per task: enough elements that the fork/join overhead is small. */
     private static final int GRAIN_ELEMENTS = 16384;
@@ -25,65 +23,6 @@ final class NNKernels {
 
     private static int grain(int d) {
         return Math.max(1, GRAIN_ELEMENTS / Math.max(1, d));
-    }
-
-    // ---------------------------------------------------------------- exp
-
-    private static final float LOG2E = (float) (1 / Math.log(2));
-    private static final float LN2_HI = (float) Math.log(2);
-    private static final float LN2_LO = (float) (Math.log(2) - LN2_HI);
-    /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to the nearest integer. */
-    private static final float ROUND_MAGIC = 12582912f;
-    /** ln(Float.MAX_VALUE): above it exp overflows to +inf. */
-    private static final float EXP_HI = 88.72283f;
-    /** Below ln(smallest subnormal / 2), exp rounds to 0. */
-    private static final float EXP_LO = -103.97f;
-
-    /**
-     * exp(x) lane-wise, within about 2 ulp (relative error below 1e-6) over the whole float range, subnormal
-     * results included; nan stays nan, -inf gives 0, +inf gives +inf. Written here rather than shared so that this
-     * kernel has no dependency on the elementwise kernels; it could move to a common vector-math helper later.
-     *
-     * <p>Method: x = k ln2 + r with integer k and |r| <= ln2/2, exp(r) by its Taylor polynomial to degree 7
-     * (truncation error below 1e-8), then scaled by 2^k as two factors 2^(k/2) so that each stays a normal float.
-     */
-    static FloatVector exp(FloatVector x) {
-        FloatVector xc = x.max(EXP_LO).min(EXP_HI); // nan passes through max/min
-        FloatVector t = xc.fma(LOG2E, ROUND_MAGIC);
-        FloatVector k = t.sub(ROUND_MAGIC);
-        FloatVector r = k.fma(FloatVector.broadcast(F, -LN2_HI), xc);
-        r = k.fma(FloatVector.broadcast(F, -LN2_LO), r);
-        // Horner form of sum r^i / i!, i = 0..7.
-        FloatVector p = r.fma(1f / 5040, 1f / 720);
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 120));
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 24));
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 6));
-        p = p.fma(r, FloatVector.broadcast(F, 0.5f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
-        IntVector ki = (IntVector) k.convertShape(VectorOperators.F2I, I, 0);
-        IntVector k1 = ki.lanewise(VectorOperators.ASHR, 1);
-        IntVector k2 = ki.sub(k1);
-        FloatVector s1 = k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector s2 = k2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector y = p.mul(s1).mul(s2);
-        y = y.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_HI));
-        return y.blend(0f, x.compare(VectorOperators.LT, EXP_LO));
-    }
-
-    /** exp of one float by the same method as the vector version, for row tails. */
-    static float exp(float x) {
-        return exp(FloatVector.broadcast(F, x)).lane(0);
-    }
-
-    /** Applies {@link #exp(FloatVector)} to {@code n} elements; for tests of the approximation. */
-    static void exp(float[] in, int inOff, float[] out, int outOff, int n) {
-        int i = 0;
-        for (; i < F.loopBound(n); i += L) exp(FloatVector.fromArray(F, in, inOff + i)).intoArray(out, outOff + i);
-        if (i < n) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            exp(FloatVector.fromArray(F, in, inOff + i, m)).intoArray(out, outOff + i, m);
-        }
     }
 
     // ---------------------------------------------------------------- row reductions
@@ -208,8 +147,8 @@ final class NNKernels {
         FloatVector s0 = FloatVector.zero(F), s1 = s0;
         int i = 0;
         for (; i + 2 * L <= n; i += 2 * L) {
-            FloatVector e0 = exp(FloatVector.fromArray(F, x, xo + i).sub(shift));
-            FloatVector e1 = exp(FloatVector.fromArray(F, x, xo + i + L).sub(shift));
+            FloatVector e0 = VectorMath.exp(FloatVector.fromArray(F, x, xo + i).sub(shift));
+            FloatVector e1 = VectorMath.exp(FloatVector.fromArray(F, x, xo + i + L).sub(shift));
             if (y != null) {
                 e0.intoArray(y, yo + i);
                 e1.intoArray(y, yo + i + L);
@@ -219,7 +158,7 @@ final class NNKernels {
         }
         for (; i < n; i += L) {
             VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector e = exp(FloatVector.fromArray(F, x, xo + i, m).sub(shift));
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(F, x, xo + i, m).sub(shift));
             if (y != null) e.intoArray(y, yo + i, m);
             s0 = s0.add(e, m);
         }
@@ -255,10 +194,10 @@ final class NNKernels {
                 if (log) {
                     float s = rowSum(gy, gr, d);
                     for (; i < F.loopBound(d); i += L) {
-                        FloatVector e = exp(FloatVector.fromArray(F, y, yr + i));
+                        FloatVector e = VectorMath.exp(FloatVector.fromArray(F, y, yr + i));
                         e.mul(-s).add(FloatVector.fromArray(F, gy, gr + i)).intoArray(gx, xr + i);
                     }
-                    for (; i < d; i++) gx[xr + i] = gy[gr + i] - exp(y[yr + i]) * s;
+                    for (; i < d; i++) gx[xr + i] = gy[gr + i] - (float) Math.exp(y[yr + i]) * s;
                 } else {
                     float dot = rowDot(gy, gr, y, yr, d);
                     for (; i < F.loopBound(d); i += L) {
