@@ -197,7 +197,11 @@ final class NNKernels {
                         FloatVector e = VectorMath.exp(FloatVector.fromArray(F, y, yr + i));
                         e.mul(-s).add(FloatVector.fromArray(F, gy, gr + i)).intoArray(gx, xr + i);
                     }
-                    for (; i < d; i++) gx[xr + i] = gy[gr + i] - (float) Math.exp(y[yr + i]) * s;
+                    if (i < d) { // masked tail: the same exp as the body, wherever an element sits in the row
+                        VectorMask<Float> m = F.indexInRange(i, d);
+                        FloatVector e = VectorMath.exp(FloatVector.fromArray(F, y, yr + i, m));
+                        e.mul(-s).add(FloatVector.fromArray(F, gy, gr + i, m)).intoArray(gx, xr + i, m);
+                    }
                 } else {
                     float dot = rowDot(gy, gr, y, yr, d);
                     for (; i < F.loopBound(d); i += L) {
