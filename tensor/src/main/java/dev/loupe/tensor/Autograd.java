@@ -90,7 +90,7 @@ public final class Autograd {
         List<Tensor> out = new ArrayList<>(inputs.size());
         for (Tensor t : inputs) {
             Tensor g = wanted.get(t);
-            out.add(g != null ? g : Tensor.zeros(t.shape()));
+            out.add(g != null ? g : OpSupport.alloc(t.backend(), t.shape()));
         }
         return out;
     }
@@ -115,7 +115,8 @@ public final class Autograd {
                 throw new IllegalArgumentException("backward: output of shape " + Shapes.format(output.shape())
                         + " is not a scalar; pass a gradient of that shape");
             }
-            gradOutput = Tensor.ones(output.shape());
+            gradOutput = OpSupport.alloc(output.backend(), output.shape());
+            output.backend().fill(gradOutput, 1f);
         } else if (!java.util.Arrays.equals(gradOutput.shape(), output.shape())) {
             throw new IllegalArgumentException("backward: gradient of shape " + Shapes.format(gradOutput.shape())
                     + " for an output of shape " + Shapes.format(output.shape()));

@@ -145,11 +145,8 @@ final class Einsum {
     static Tensor diagonal(Tensor t, int d0, int d1) {
         int[] in = t.shape();
         Tensor out = diagonalView(t, d0, d1);
-        return Autograd.record(out, "diagonal", g -> {
-            Tensor z = OpSupport.alloc(g.backend(), in);
-            g.backend().copy(g, diagonalView(z, d0, d1));
-            return new Tensor[] {z};
-        }, t);
+        return Autograd.record(out, "diagonal",
+                g -> new Tensor[] {Views.embed(in, z -> diagonalView(z, d0, d1), g)}, t);
     }
 
     /** The strided view behind {@link #diagonal}: stepping along d0 steps along both dims at once. */

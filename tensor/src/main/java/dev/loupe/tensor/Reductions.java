@@ -53,9 +53,9 @@ final class Reductions {
         int[] d = normalize("sum", dims, a.rank());
         int[] in = a.shape();
         Tensor kept = reduceKeep(ReduceOp.SUM, a, d);
-        Tensor out = keepdim ? kept : kept.detach().reshape(droppedShape(in, d));
+        Tensor out = keepdim ? kept : kept.view(droppedShape(in, d)); // kept records no graph
         int[] keptShape = keptShape(in, d);
-        return Autograd.record(out.detach(), "sum", g -> new Tensor[] {g.reshape(keptShape).expand(in)}, a);
+        return Autograd.record(out, "sum", g -> new Tensor[] {g.reshape(keptShape).expand(in)}, a);
     }
 
     static Tensor mean(Tensor a, int[] dims, boolean keepdim) {
@@ -73,9 +73,12 @@ final class Reductions {
         Tensor values = keepdim ? vi[0] : vi[0].squeeze(d);
         Tensor idx = vi[1];
         int[] in = a.shape();
-        return Autograd.record(values.detach(), op, g -> {
-            Tensor gk = keepdim ? g : g.unsqueeze(d);
-            return new Tensor[] {Tensor.zeros(in).scatterAdd(d, idx, gk)};
+        return Autograd.record(values, op, g -> {
+            // Straight to the backend: idx came from the kernel, so the public op's index checks would be wasted.
+            Backend be = g.backend();
+            Tensor ga = OpSupport.alloc(be, in);
+            be.scatterAdd(ga, d, idx, keepdim ? g : g.unsqueeze(d));
+            return new Tensor[] {ga};
         }, a);
     }
 

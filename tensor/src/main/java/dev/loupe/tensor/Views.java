@@ -62,9 +62,9 @@ final class Views {
 
     /** A contiguous copy (gradient passes through unchanged). */
     static Tensor copy(Tensor t) {
-        Tensor out = Tensor.fromStorage(t.backend().allocate(t.numel()), t.shape(),
-                Shapes.contiguousStrides(t.shape()), 0);
-        t.backend().copy(t, out);
+        Backend be = t.backend();
+        Tensor out = OpSupport.alloc(be, t.shape());
+        be.copy(t, out);
         return Autograd.record(out, "contiguous", g -> new Tensor[] {g}, t);
     }
 
@@ -144,10 +144,10 @@ final class Views {
     }
 
     /** Zeros of {@code shape} with {@code g} written into the region that {@code region} selects. */
-    private static Tensor embed(int[] shape, UnaryOperator<Tensor> region, Tensor g) {
-        Tensor z = Tensor.fromStorage(g.backend().allocate(Shapes.numel(shape)), shape,
-                Shapes.contiguousStrides(shape), 0);
-        g.backend().copy(g, region.apply(z));
+    static Tensor embed(int[] shape, UnaryOperator<Tensor> region, Tensor g) {
+        Backend be = g.backend();
+        Tensor z = OpSupport.alloc(be, shape);
+        be.copy(g, region.apply(z));
         return z;
     }
 
