@@ -10,7 +10,7 @@ final class Elementwise {
         Tensor out = OpSupport.alloc(be, a.shape());
         be.unary(op, a, p0, p1, out);
         if (!Autograd.needsGrad(a)) return out;
-        return Autograd.record(out, op.name().toLowerCase(), g -> new Tensor[] {unaryGrad(op, a, out, g, p0, p1)}, a);
+        return Autograd.record(out, op.label(), g -> new Tensor[] {unaryGrad(op, a, out, g, p0, p1)}, a);
     }
 
     /** d out / d a times {@code g}, from the input {@code a} or the output {@code y} as convenient. */
@@ -40,7 +40,7 @@ final class Elementwise {
     }
 
     static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
-        String name = op.name().toLowerCase();
+        String name = op.label();
         Backend be = OpSupport.backend(name, a, b);
         int[] shape = Shapes.broadcast(name, a.shape(), b.shape());
         Tensor out = OpSupport.alloc(be, shape);

@@ -21,5 +21,12 @@ public enum UnaryOp {
     /** x ^ p0. */
     POW_SCALAR,
     /** min(max(x, p0), p1). */
-    CLAMP
+    CLAMP;
+
+    private final String label = name().toLowerCase(java.util.Locale.ROOT);
+
+    /** The lower-case name that gradient records and error messages use, e.g. {@code "add"}. */
+    public String label() {
+        return label;
+    }
 }
