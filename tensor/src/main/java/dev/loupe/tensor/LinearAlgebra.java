@@ -2,7 +2,7 @@ package dev.loupe.tensor;
 
 import java.util.Arrays;
 
-/** Matrix products and einsum, and their gradients. */
+/** Matrix products and their gradients (einsum, built on them, is in {@link Einsum}). */
 final class LinearAlgebra {
     private LinearAlgebra() {
     }
@@ -55,10 +55,5 @@ final class LinearAlgebra {
         return Autograd.record(out, "matmul", g -> new Tensor[] {
             a.requiresGrad() ? mm(g, b.detach().transpose(-1, -2)) : null,
             b.requiresGrad() ? mm(a.detach().transpose(-1, -2), g) : null}, a, b);
-    }
-
-    /** See {@link Tensor#einsum}; composed from views, sums, multiplies and {@link #matmul} in {@link Einsum}. */
-    static Tensor einsum(String equation, Tensor... operands) {
-        return Einsum.einsum(equation, operands);
     }
 }

@@ -14,7 +14,7 @@ import java.util.Objects;
  *
  * <p><b>Lifetime.</b> The storage does not own the segment: whoever mapped it (a weight-file reader) closes the
  * arena, after which every access throws {@link IllegalStateException}. Tensors viewing this storage must not outlive
- * that reader; copy them to the heap ({@code Tensor.of(t.toFloatArray(), t.shape())}) when they must.
+ * that reader; copy them to the heap ({@code Tensor.wrap(t.toFloatArray(), t.shape())}) when they must.
  *
  * <p><b>Thread safety.</b> Reads are safe from any thread the segment's arena allows (a shared arena: all).
  */

@@ -251,16 +251,6 @@ public final class Tensor {
         return out;
     }
 
-    /**
-     * The backing array when this tensor is contiguous float32 on the CPU starting at offset 0 and covering its
-     * whole storage; otherwise a contiguous copy's. Read-only by convention: kernels use it to avoid copies.
-     */
-    public float[] data() {
-        Tensor c = contiguous();
-        if (c.storage instanceof FloatStorage fs && c.offset == 0 && fs.array().length == c.numel()) return fs.array();
-        return c.toFloatArray();
-    }
-
     // ---------------------------------------------------------------- autodiff
 
     /** Whether gradients flow to or through this tensor. */
@@ -455,11 +445,14 @@ public final class Tensor {
     public Tensor mul(Tensor other) { return Elementwise.binary(BinaryOp.MUL, this, other); }
     /** this / other elementwise; shape: the broadcast of both shapes. */
     public Tensor div(Tensor other) { return Elementwise.binary(BinaryOp.DIV, this, other); }
-    /** this ^ exponent, elementwise; both differentiable (d/d exponent needs a positive base). */
+    /** this ^ exponent, elementwise; both differentiable (d/d exponent needs a positive base); shape: the broadcast
+     * of both shapes. */
     public Tensor pow(Tensor exponent) { return Elementwise.binary(BinaryOp.POW, this, exponent); }
-    /** Elementwise max; the gradient goes to the larger operand (split evenly on ties). */
+    /** Elementwise max; the gradient goes to the larger operand (split evenly on ties); shape: the broadcast of both
+     * shapes. */
     public Tensor maximum(Tensor other) { return Elementwise.binary(BinaryOp.MAX, this, other); }
-    /** Elementwise min; the gradient goes to the smaller operand (split evenly on ties). */
+    /** Elementwise min; the gradient goes to the smaller operand (split evenly on ties); shape: the broadcast of both
+     * shapes. */
     public Tensor minimum(Tensor other) { return Elementwise.binary(BinaryOp.MIN, this, other); }
 
     /** this + s; same shape. */
@@ -546,7 +539,7 @@ public final class Tensor {
     public Tensor sum(int dim) { return Reductions.sum(this, new int[] {dim}, false); }
     /** Sum over {@code dim}, kept with size 1 when {@code keepdim}. */
     public Tensor sum(int dim, boolean keepdim) { return Reductions.sum(this, new int[] {dim}, keepdim); }
-    /** Sum over each of {@code dims}. */
+    /** Sum over each of {@code dims}: they are removed, or kept with size 1 when {@code keepdim}. */
     public Tensor sum(int[] dims, boolean keepdim) { return Reductions.sum(this, dims, keepdim); }
     /** Mean of all elements, shape []. */
     public Tensor mean() { return Reductions.mean(this, allDims(), false); }
@@ -556,21 +549,28 @@ public final class Tensor {
     public Tensor mean(int dim, boolean keepdim) { return Reductions.mean(this, new int[] {dim}, keepdim); }
     /** Mean over each of {@code dims}, kept with size 1 when {@code keepdim}. */
     public Tensor mean(int[] dims, boolean keepdim) { return Reductions.mean(this, dims, keepdim); }
-    /** Max over {@code dim}; the gradient goes to the first maximal element. */
+    /** Max over {@code dim} (removed, or kept as 1 when {@code keepdim}); the gradient goes to the first maximal
+     * element. */
     public Tensor max(int dim, boolean keepdim) { return Reductions.max(this, dim, keepdim, true); }
-    /** Min over {@code dim}; the gradient goes to the first minimal element. */
+    /** Min over {@code dim} (removed, or kept as 1 when {@code keepdim}); the gradient goes to the first minimal
+     * element. */
     public Tensor min(int dim, boolean keepdim) { return Reductions.max(this, dim, keepdim, false); }
-    /** Index (first occurrence) of the max over {@code dim}, as an index tensor. */
+    /** Index (first occurrence) of the max over {@code dim}, as an index tensor; {@code dim} removed, or kept as 1
+     * when {@code keepdim}. */
     public Tensor argmax(int dim, boolean keepdim) { return Reductions.argmax(this, dim, keepdim, true); }
-    /** Index (first occurrence) of the min over {@code dim}, as an index tensor. */
+    /** Index (first occurrence) of the min over {@code dim}, as an index tensor; {@code dim} removed, or kept as 1
+     * when {@code keepdim}. */
     public Tensor argmin(int dim, boolean keepdim) { return Reductions.argmax(this, dim, keepdim, false); }
-    /** log Σ exp over {@code dim}, computed stably. */
+    /** log Σ exp over {@code dim}, computed stably; {@code dim} removed, or kept as 1 when {@code keepdim}. */
     public Tensor logsumexp(int dim, boolean keepdim) { return Reductions.logsumexp(this, dim, keepdim); }
-    /** Σ (x - mean)² / (n - correction) over {@code dim}: correction 0 is the population variance, 1 unbiased. */
+    /** Σ (x - mean)² / (n - correction) over {@code dim}: correction 0 is the population variance, 1 unbiased;
+     * {@code dim} removed, or kept as 1 when {@code keepdim}. */
     public Tensor var(int dim, boolean keepdim, int correction) { return Reductions.var(this, dim, keepdim, correction); }
-    /** p-norm over {@code dim} (p = 2 for the Euclidean norm). */
+    /** p-norm over {@code dim} (p = 2 for the Euclidean norm); {@code dim} removed, or kept as 1 when
+     * {@code keepdim}. */
     public Tensor norm(float p, int dim, boolean keepdim) { return Reductions.norm(this, p, dim, keepdim); }
-    /** Cosine of the angle between this and {@code other} along {@code dim} (broadcast), norms clamped at {@code eps}. */
+    /** Cosine of the angle between this and {@code other} along {@code dim}, norms clamped at {@code eps}; shape:
+     * the broadcast of both shapes with {@code dim} removed. */
     public Tensor cosineSimilarity(Tensor other, int dim, float eps) {
         return Reductions.cosineSimilarity(this, other, dim, eps);
     }
@@ -597,7 +597,7 @@ public final class Tensor {
      * that occur once, in alphabetical order. {@code ...} is not supported.
      */
     public static Tensor einsum(String equation, Tensor... operands) {
-        return LinearAlgebra.einsum(equation, operands);
+        return Einsum.einsum(equation, operands);
     }
 
     // ---------------------------------------------------------------- neural-network ops
