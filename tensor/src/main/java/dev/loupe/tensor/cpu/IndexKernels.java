@@ -14,11 +14,6 @@ final class IndexKernels {
     private IndexKernels() {
     }
 
-    /** A view of {@code t} with the geometry {@code shape}, its strides except {@code dim}, which is dropped. */
-    private static Tensor without(Tensor t, int[] shape, int dim) {
-        return Tensor.fromStorage(t.storage(), Shapes.remove(shape, dim), Shapes.remove(t.strides(), dim), t.offset());
-    }
-
     /** The values of a rank-0 or rank-1 index tensor as ints. */
     private static int[] ints(Tensor index) {
         float[] v = index.toFloatArray();
@@ -33,7 +28,7 @@ final class IndexKernels {
         int[] idx = ints(index);
         int as = a.strides()[dim], os = out.strides()[dim];
         int[] shape = out.shape();
-        Rows.forEach(Shapes.remove(shape, dim), without(a, shape, dim), without(out, shape, dim), null,
+        Rows.forEach(Shapes.remove(shape, dim), Rows.dropDim(a, shape, dim), Rows.dropDim(out, shape, dim), null,
                 (oa, ob, oc, n, sa, sb, sc) -> {
                     for (int i = 0; i < idx.length; i++) {
                         int from = oa + idx[i] * as, to = ob + i * os;
@@ -52,7 +47,7 @@ final class IndexKernels {
         int[] idx = ints(index);
         int ss = src.strides()[dim], ds = dst.strides()[dim];
         int[] shape = src.shape();
-        Rows.forEach(Shapes.remove(shape, dim), without(src, shape, dim), without(dst, shape, dim), null,
+        Rows.forEach(Shapes.remove(shape, dim), Rows.dropDim(src, shape, dim), Rows.dropDim(dst, shape, dim), null,
                 (oa, ob, oc, n, sa, sb, sc) -> {
                     for (int i = 0; i < idx.length; i++) {
                         int from = oa + i * ss, to = ob + idx[i] * ds;
@@ -67,8 +62,8 @@ final class IndexKernels {
         int as = a.strides()[dim], is = index.strides()[dim], os = out.strides()[dim];
         int[] shape = index.shape();
         int m = shape[dim];
-        Rows.forEach(Shapes.remove(shape, dim), without(index, shape, dim), without(out, shape, dim),
-                without(a, shape, dim), (oi, oo, oa, n, si, so, sa) -> {
+        Rows.forEach(Shapes.remove(shape, dim), Rows.dropDim(index, shape, dim), Rows.dropDim(out, shape, dim),
+                Rows.dropDim(a, shape, dim), (oi, oo, oa, n, si, so, sa) -> {
                     for (int t = 0; t < m; t++) {
                         int bi = oi + t * is, bo = oo + t * os;
                         for (int j = 0; j < n; j++) y[bo + j * so] = x[oa + j * sa + (int) ix[bi + j * si] * as];
@@ -82,8 +77,8 @@ final class IndexKernels {
         int ds = dst.strides()[dim], is = index.strides()[dim], ss = src.strides()[dim];
         int[] shape = index.shape();
         int m = shape[dim];
-        Rows.forEach(Shapes.remove(shape, dim), without(index, shape, dim), without(src, shape, dim),
-                without(dst, shape, dim), (oi, os, od, n, si, sx, sd) -> {
+        Rows.forEach(Shapes.remove(shape, dim), Rows.dropDim(index, shape, dim), Rows.dropDim(src, shape, dim),
+                Rows.dropDim(dst, shape, dim), (oi, os, od, n, si, sx, sd) -> {
                     for (int t = 0; t < m; t++) {
                         int bi = oi + t * is, bs = os + t * ss;
                         for (int j = 0; j < n; j++) y[od + j * sd + (int) ix[bi + j * si] * ds] += x[bs + j * sx];
@@ -101,8 +96,8 @@ final class IndexKernels {
         int size = a.shape()[last], as = a.strides()[last], vs = values.strides()[last], is = indices.strides()[last];
         int[] shape = a.shape();
         if (k == 0) return;
-        Rows.forEach(Shapes.remove(shape, last), without(a, shape, last), without(values, values.shape(), last),
-                without(indices, indices.shape(), last), (oa, ov, oi, n, sa, sv, si) -> {
+        Rows.forEach(Shapes.remove(shape, last), Rows.dropDim(a, shape, last), Rows.dropDim(values, values.shape(), last),
+                Rows.dropDim(indices, indices.shape(), last), (oa, ov, oi, n, sa, sv, si) -> {
                     long[] keys = new long[size];
                     for (int j = 0; j < n; j++) {
                         int base = oa + j * sa;
@@ -133,9 +128,8 @@ final class IndexKernels {
     /** The k smallest of {@code keys}, ascending (a full sort when k is a sizeable part of the row). */
     private static long[] smallest(long[] keys, int k) {
         if ((long) k * 8 >= keys.length) {
-            long[] sorted = keys.clone();
-            Arrays.sort(sorted);
-            return Arrays.copyOf(sorted, k);
+            Arrays.sort(keys); // keys is the caller's per-row scratch, rewritten for every row
+            return Arrays.copyOf(keys, k);
         }
         // Max-heap of the k smallest seen so far: O(n log k).
         long[] heap = Arrays.copyOf(keys, k);

@@ -29,12 +29,6 @@ final class ReduceKernels {
     private ReduceKernels() {
     }
 
-    /** {@code t} with {@code dim} dropped from its geometry (same storage), for walking the kept positions. */
-    static Tensor dropDim(Tensor t, int dim) {
-        return Tensor.fromStorage(t.storage(), Shapes.remove(t.shape(), dim), Shapes.remove(t.strides(), dim),
-                t.offset());
-    }
-
     static void reduce(ReduceOp op, Tensor a, int dim, Tensor out) {
         float[] x = Rows.array(a), y = Rows.array(out);
         int size = a.shape()[dim], step = a.strides()[dim];
@@ -46,7 +40,7 @@ final class ReduceKernels {
             ElementwiseKernels.fill(out, 0f);
             return;
         }
-        Tensor kept = dropDim(a, dim), outKept = dropDim(out, dim);
+        Tensor kept = Rows.dropDim(a, a.shape(), dim), outKept = Rows.dropDim(out, out.shape(), dim);
         Rows.forEach(kept.shape(), kept, outKept, null, (oa, ob, oc, n, sa, sb, sc) -> {
             if (step == 1) {
                 Parallel.forRange(n, Math.max(1, GRAIN / size), (from, to) -> {
@@ -173,8 +167,10 @@ final class ReduceKernels {
             throw new IllegalArgumentException((max ? "argmax" : "argmin") + ": dim " + dim + " of shape "
                     + Shapes.format(a.shape()) + " is empty");
         }
-        Tensor kept = dropDim(a, dim);
-        Rows.forEach(kept.shape(), kept, dropDim(values, dim), dropDim(indices, dim), (oa, ob, oc, n, sa, sb, sc) -> {
+        Tensor kept = Rows.dropDim(a, a.shape(), dim);
+        Tensor keptValues = Rows.dropDim(values, values.shape(), dim);
+        Tensor keptIndices = Rows.dropDim(indices, indices.shape(), dim);
+        Rows.forEach(kept.shape(), kept, keptValues, keptIndices, (oa, ob, oc, n, sa, sb, sc) -> {
             if (step == 1) {
                 Parallel.forRange(n, Math.max(1, GRAIN / size), (from, to) -> {
                     for (int i = from; i < to; i++) {

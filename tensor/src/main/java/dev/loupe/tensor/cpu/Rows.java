@@ -2,6 +2,7 @@ package dev.loupe.tensor.cpu;
 
 import dev.loupe.tensor.FloatStorage;
 import dev.loupe.tensor.Parallel;
+import dev.loupe.tensor.Shapes;
 import dev.loupe.tensor.Tensor;
 
 /**
@@ -31,6 +32,14 @@ final class Rows {
         if (t.storage() instanceof FloatStorage fs) return fs.array();
         throw new IllegalArgumentException("CPU kernel needs float32 heap storage but got " + t.storage().dtype()
                 + " on " + t.storage().device() + " (convert with contiguous() on a CPU float32 copy first)");
+    }
+
+    /**
+     * A view of {@code t} whose geometry is {@code shape} with {@code dim} removed, and {@code t}'s strides with
+     * {@code dim} removed: the positions a kernel walks while it loops over {@code dim} itself. Same storage.
+     */
+    static Tensor dropDim(Tensor t, int[] shape, int dim) {
+        return Tensor.fromStorage(t.storage(), Shapes.remove(shape, dim), Shapes.remove(t.strides(), dim), t.offset());
     }
 
     /**

@@ -143,11 +143,11 @@ final class UnaryKernels {
         if (p0 == 1f) {
             System.arraycopy(x, ox, y, oy, n);
         } else if (p0 == 2f) {
-            map(x, ox, y, oy, n, v -> v.mul(v));
+            square(x, ox, y, oy, n);
         } else if (p0 == 3f) {
             map(x, ox, y, oy, n, v -> v.mul(v).mul(v));
         } else if (p0 == -1f) {
-            map(x, ox, y, oy, n, v -> FloatVector.broadcast(S, 1f).div(v));
+            reciprocal(x, ox, y, oy, n);
         } else {
             for (int i = 0; i < n; i++) y[oy + i] = (float) Math.pow(x[ox + i], p0);
         }
