@@ -33,7 +33,8 @@ public interface Checkpoint extends AutoCloseable {
      * The tensor {@code name} as a read-only view over the mapped file, no copy: its storage is a
      * {@link dev.loupe.tensor.MappedStorage} of the file's dtype, widened to float32 as it is read. Views of one
      * storage (tied or transposed weights in a {@code .bin}) share the same storage object. Throws
-     * {@link IllegalArgumentException} for a name not in {@link #names()}.
+     * {@link IllegalArgumentException} for a name not in {@link #names()}. Shape: {@link #shape(String)}, as the
+     * file stores it (GPT-2's Conv1D weights are [in, out], {@code nn.Linear}'s [out, in]).
      */
     Tensor get(String name);
 
@@ -54,7 +55,8 @@ public interface Checkpoint extends AutoCloseable {
      * this checkpoint: what CPU kernels compute on.
      */
     default Tensor load(String name) {
-        return HeapCopy.of(get(name));
+        Tensor view = get(name);
+        return Tensor.zeros(view.shape()).copyFrom(view); // the CPU copy widens any storage through Storage.read
     }
 
     /** Releases the mappings. Idempotent; never throws. */
