@@ -94,10 +94,16 @@ public final class Gpt2Tokenizer {
 
     /**
      * GPT-2's vocabulary from JTokkit's bundled {@code r50k_base} ranks, merges derived from the ranks, plus
-     * {@code <|endoftext|>} = 50256. Loaded once per call (about 50k entries); keep the instance.
+     * {@code <|endoftext|>} = 50256. Built on first use (about 50k ranks, merges derived) and shared afterwards:
+     * the tokenizer is immutable apart from its thread-safe word cache.
      */
     public static Gpt2Tokenizer r50kBase() {
-        return TokenizerFiles.r50kBase();
+        return R50k.INSTANCE;
+    }
+
+    /** Holder so that the ranks are read and the merges derived once, on first use. */
+    private static final class R50k {
+        static final Gpt2Tokenizer INSTANCE = TokenizerFiles.r50kBase();
     }
 
     /** Where the vocabulary came from: a file path or "r50k_base (bundled with JTokkit)". */

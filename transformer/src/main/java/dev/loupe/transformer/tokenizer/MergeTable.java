@@ -59,10 +59,6 @@ final class MergeTable {
         return -1L;
     }
 
-    int size() {
-        return size;
-    }
-
     private void grow() {
         long[] oldKeys = keys;
         long[] oldValues = values;
