@@ -64,7 +64,8 @@ class Gpt2TokenizerTest {
 
     @Test
     void loneSurrogateEncodesAsReplacementCharacter() {
-        assertArrayEquals(TOK.encode("a\uFFFDb"), TOK.encode("a\uD800b"));
+        // JTokkit, an independent implementation, gives the ids of the replacement character's text.
+        assertArrayEquals(R50kParityTest.JTOKKIT.encodeOrdinary("a\uFFFDb").toArray(), TOK.encode("a\uD800b"));
         assertEquals("a\uFFFDb", TOK.decode(TOK.encode("a\uDC00b")));
     }
 
@@ -91,6 +92,19 @@ class Gpt2TokenizerTest {
     }
 
     @Test
+    void everyByteMapsAsGpt2sBytesToUnicodeRuleSays() {
+        // The rule behind GPT-2's vocab.json: printable bytes '!'..'~', '¡'..'¬', '®'..'ÿ' stand for themselves; the
+        // other 68 bytes, in increasing order, take U+0100, U+0101, ... in turn.
+        int next = 0x100;
+        for (int b = 0; b < 256; b++) {
+            boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            char expected = printable ? (char) b : (char) next++;
+            assertEquals(expected, ByteLevel.charOf(b), "byte " + b);
+        }
+        assertEquals(0x100 + 68, next);
+    }
+
+    @Test
     void concurrentEncodingAgreesWithJtokkit() {
         List<String> corpus = Corpus.fuzz(3L, 400);
         IntStream.range(0, corpus.size()).parallel().forEach(i -> assertArrayEquals(
@@ -100,7 +114,7 @@ class Gpt2TokenizerTest {
 
     @Test
     void wordCacheStaysBounded() {
-        Gpt2Tokenizer tok = Gpt2Tokenizer.r50kBase();
+        Gpt2Tokenizer tok = TokenizerFiles.r50kBase(); // its own cache, not the shared instance's
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < Gpt2Tokenizer.CACHE_LIMIT + 1000; i++) sb.append(" w").append(i);
         String text = sb.toString();
