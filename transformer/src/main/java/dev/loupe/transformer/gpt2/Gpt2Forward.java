@@ -1,0 +1,165 @@
+package dev.loupe.transformer.gpt2;
+
+import dev.loupe.tensor.Tensor;
+import dev.loupe.transformer.TokenBatch;
+import dev.loupe.transformer.hooks.HookNames;
+import dev.loupe.transformer.hooks.HookRun;
+
+/**
+ * One forward pass, top to bottom as the architecture reads: embed, blocks (attention then MLP, each added to the
+ * residual stream), final LayerNorm, unembed. Every activation goes through {@link HookRun#point}. Shapes below use
+ * b = batch, p = new positions, k = key positions (cached + new), h = heads, d = d_head, m = d_model.
+ */
+final class Gpt2Forward {
+    private final Gpt2Config c;
+    private final Gpt2Weights w;
+    private final TokenBatch batch;
+    private final HookRun run;
+    private final KvCache cache;
+    private final int b, p, past;
+    private final Tensor[] newKeys, newValues;
+
+    Gpt2Forward(Gpt2Model model, TokenBatch batch, HookRun run, KvCache cache) {
+        this.c = model.config();
+        this.w = model.weights();
+        this.batch = batch;
+        this.run = run;
+        this.cache = cache;
+        this.b = batch.batch();
+        this.p = batch.length();
+        this.past = cache == null ? 0 : cache.length();
+        this.newKeys = new Tensor[c.nLayers()];
+        this.newValues = new Tensor[c.nLayers()];
+        validate();
+    }
+
+    private void validate() {
+        if (cache != null && cache.length() > 0 && cache.batch() != b) {
+            throw new IllegalArgumentException("the KV cache holds " + cache.batch() + " sequences but the batch has " + b);
+        }
+        for (int r = 0; r < b; r++) {
+            for (int i = 0; i < p; i++) {
+                int id = batch.token(r, i);
+                if (id < 0 || id >= c.dVocab()) {
+                    throw new IllegalArgumentException("token id " + id + " at [" + r + ", " + i + "] is outside the "
+                            + "vocabulary (0.." + (c.dVocab() - 1) + ")");
+                }
+            }
+        }
+        if (past + p > c.nCtx()) {
+            throw new IllegalArgumentException("sequence of " + (past + p) + " positions"
+                    + (past > 0 ? " (" + past + " cached + " + p + " new)" : "") + " exceeds the context length "
+                    + c.nCtx());
+        }
+    }
+
+    /** Logits [b, p, d_vocab]. */
+    Tensor run() {
+        int window = c.attention().contains(Gpt2Config.AttentionKind.LOCAL) ? c.window() : 0;
+        AttentionMasks masks = AttentionMasks.build(batch, cache, window);
+        int[][] positions = batch.positions(cache == null || cache.length() == 0 ? null : cache.realCounts());
+
+        Tensor embed = run.point(HookNames.EMBED, Tensor.embedding(w.wte(), batch.ids()));
+        Tensor pos = run.point(HookNames.POS_EMBED, Tensor.embedding(w.wpe(), Tensor.indices(positions)));
+        Tensor resid = embed.add(pos);
+        for (int l = 0; l < c.nLayers(); l++) resid = block(l, resid, masks);
+        Tensor x = norm("ln_final", resid, w.lnFinalW(), w.lnFinalB());
+        Tensor logits = x.matmul(w.wU());
+        if (w.bU() != null) logits = logits.add(w.bU());
+
+        if (cache != null) {
+            int[] counts = new int[b];
+            for (int r = 0; r < b; r++) {
+                counts[r] = positions[r][p - 1] + batch.mask(r, p - 1);
+            }
+            cache.commit(newKeys, newValues, masks.keyMask, counts);
+        }
+        return logits;
+    }
+
+    /** resid [b, p, m] → resid [b, p, m] */
+    private Tensor block(int l, Tensor resid, AttentionMasks masks) {
+        Gpt2Weights.Block bw = w.blocks().get(l);
+        resid = run.point(HookNames.residPre(l), resid);
+        Tensor attnOut = run.point(HookNames.attnOut(l), attention(l, bw, resid, masks));
+        if (c.attnOnly()) return run.point(HookNames.residPost(l), resid.add(attnOut));
+        Tensor mid = run.point(HookNames.residMid(l), resid.add(attnOut));
+        Tensor x = norm(HookNames.block(l, "ln2"), mid, bw.ln2W(), bw.ln2B());
+        Tensor pre = run.point(HookNames.mlp(l, "hook_pre"), x.matmul(bw.wIn()).add(bw.bIn()));
+        Tensor post = run.point(HookNames.mlp(l, "hook_post"), c.activation().apply(pre));
+        Tensor mlpOut = run.point(HookNames.mlpOut(l), post.matmul(bw.wOut()).add(bw.bOut()));
+        return run.point(HookNames.residPost(l), mid.add(mlpOut));
+    }
+
+    /** resid [b, p, m] → attention output [b, p, m] (b_O included). */
+    private Tensor attention(int l, Gpt2Weights.Block bw, Tensor resid, AttentionMasks masks) {
+        int h = c.nHeads(), d = c.dHead(), m = c.dModel();
+        Tensor q, k, v;
+        String qIn = HookNames.block(l, "hook_q_input"), kIn = HookNames.block(l, "hook_k_input");
+        String vIn = HookNames.block(l, "hook_v_input");
+        if (run.wants(qIn) || run.wants(kIn) || run.wants(vIn)) {
+            // Per-head residual inputs (path patching receivers): [b, p, h, m] each, normalized per head.
+            Tensor perHead = resid.unsqueeze(2).expand(b, p, h, m);
+            Tensor inputs = Tensor.stack(2, run.point(qIn, perHead), run.point(kIn, perHead), run.point(vIn, perHead));
+            Tensor x = norm(HookNames.block(l, "ln1"), inputs, bw.ln1W(), bw.ln1B()); // [b, p, 3, h, m]
+            q = Tensor.einsum("bphm,hmd->bphd", x.select(2, 0), w.wQ(l)).add(w.bQkv(l, 0));
+            k = Tensor.einsum("bphm,hmd->bphd", x.select(2, 1), w.wK(l)).add(w.bQkv(l, 1));
+            v = Tensor.einsum("bphm,hmd->bphd", x.select(2, 2), w.wV(l)).add(w.bQkv(l, 2));
+        } else {
+            Tensor x = norm(HookNames.block(l, "ln1"), resid, bw.ln1W(), bw.ln1B());
+            Tensor qkv = x.matmul(bw.wQkv());
+            if (bw.bQkv() != null) qkv = qkv.add(bw.bQkv());
+            qkv = qkv.view(b, p, 3, h, d);
+            q = qkv.select(2, 0);
+            k = qkv.select(2, 1);
+            v = qkv.select(2, 2);
+        }
+        q = run.point(HookNames.attn(l, "hook_q"), q);
+        k = run.point(HookNames.attn(l, "hook_k"), k);
+        v = run.point(HookNames.attn(l, "hook_v"), v);
+        if (cache != null) {
+            if (past > 0) {
+                k = Tensor.cat(1, cache.keys(l), k);
+                v = Tensor.cat(1, cache.values(l), v);
+            }
+            newKeys[l] = k.detach();
+            newValues[l] = v.detach();
+        }
+        Tensor scores = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)); // [b, h, p, k]
+        if (c.scaleAttn()) scores = scores.mul((float) (1.0 / Math.sqrt(d)));
+        boolean local = c.attention().get(l) == Gpt2Config.AttentionKind.LOCAL;
+        scores = scores.add(local ? masks.local : masks.global);
+        scores = run.point(HookNames.attn(l, "hook_attn_scores"), scores);
+        Tensor pattern = scores.softmax(-1);
+        if (masks.queryValid != null) pattern = pattern.mul(masks.queryValid);
+        pattern = run.point(HookNames.attn(l, "hook_pattern"), pattern);
+        Tensor z = pattern.matmul(v.permute(0, 2, 1, 3)).permute(0, 2, 1, 3); // [b, p, h, d]
+        z = run.point(HookNames.attn(l, "hook_z"), z);
+        String resultName = HookNames.attn(l, "hook_result");
+        if (run.wants(resultName)) {
+            Tensor result = run.point(resultName, Tensor.einsum("bphd,hdm->bphm", z, w.wO(l))); // [b, p, h, m]
+            return result.sum(2).add(bw.bO());
+        }
+        return z.reshape(b, p, m).matmul(bw.wO()).add(bw.bO());
+    }
+
+    /**
+     * TransformerLens's LayerNorm over the last dim, with hooks {@code <prefix>.hook_scale} (√(var + ε), the last dim
+     * kept as 1) and {@code <prefix>.hook_normalized} (after the affine map, if any). Uses the fused kernel unless
+     * someone observes the scale.
+     */
+    private Tensor norm(String prefix, Tensor x, Tensor weight, Tensor bias) {
+        String scaleName = prefix + ".hook_scale", normName = prefix + ".hook_normalized";
+        Tensor y;
+        if (run.observes(scaleName)) {
+            Tensor centered = x.sub(x.mean(-1, true));
+            Tensor scale = run.point(scaleName, centered.square().mean(-1, true).add(c.lnEps()).sqrt());
+            y = centered.div(scale);
+            if (weight != null) y = y.mul(weight);
+            if (bias != null) y = y.add(bias);
+        } else {
+            y = x.layerNorm(weight, bias, c.lnEps());
+        }
+        return run.point(normName, y);
+    }
+}

@@ -1,0 +1,199 @@
+package dev.loupe.transformer.gpt2;
+
+import dev.loupe.tensor.Tensor;
+import dev.loupe.transformer.TokenBatch;
+import dev.loupe.transformer.hooks.ActivationCache;
+import dev.loupe.transformer.hooks.HookNames;
+import dev.loupe.transformer.hooks.HookRun;
+import dev.loupe.transformer.hooks.Hooks;
+import dev.loupe.weights.Checkpoint;
+import dev.loupe.weights.Checkpoints;
+import dev.loupe.weights.HfConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A GPT-2 or GPT-Neo decoder whose every activation passes through a named hook point (see {@link HookNames} for the
+ * names and shapes). The model holds only its config and weights: hooks and caches are given per call, so one model
+ * may serve any number of calls, from any number of threads, as long as no call edits the weights.
+ *
+ * <p>Weights loaded {@linkplain Placement#MAPPED mapped} stay views over the checkpoint's files until
+ * {@link #close()}.
+ */
+public final class Gpt2Model implements AutoCloseable {
+    /** Where loaded weights live. */
+    public enum Placement {
+        /** Float32 copies on the heap: fastest to compute on, needs the heap. */
+        HEAP,
+        /** Views over the memory-mapped files, widened as ops read them: models larger than the heap. */
+        MAPPED,
+        /** HEAP when the float32 weights fit in a quarter of the maximum heap, else MAPPED. */
+        AUTO
+    }
+
+    /** What a call returns: logits [batch, pos, d_vocab] and the call's cache (empty unless asked for). */
+    public record Output(Tensor logits, ActivationCache cache) {
+    }
+
+    private final Gpt2Config config;
+    private final Gpt2Weights weights;
+    private final Checkpoint checkpoint; // open while mapped weights view it; null otherwise
+    private final List<String> hookPoints;
+    private final Set<String> hookPointSet;
+
+    /** A model over weights in memory (e.g. {@link Gpt2Weights#init} or processed weights). */
+    public Gpt2Model(Gpt2Config config, Gpt2Weights weights) {
+        this(config, weights, null);
+    }
+
+    private Gpt2Model(Gpt2Config config, Gpt2Weights weights, Checkpoint checkpoint) {
+        if (weights.blocks().size() != config.nLayers()) {
+            throw new IllegalArgumentException(weights.blocks().size() + " blocks of weights for a config of "
+                    + config.nLayers() + " layers");
+        }
+        this.config = config;
+        this.weights = weights;
+        this.checkpoint = checkpoint;
+        this.hookPoints = Collections.unmodifiableList(points(config));
+        this.hookPointSet = Collections.unmodifiableSet(new LinkedHashSet<>(hookPoints));
+    }
+
+    /** Loads a Hugging Face folder ({@code config.json} and weights) with {@link Placement#AUTO}. */
+    public static Gpt2Model load(Path folder) throws IOException {
+        return load(folder, Placement.AUTO);
+    }
+
+    /**
+     * Loads a Hugging Face GPT-2 or GPT-Neo folder: {@code config.json} plus {@code model.safetensors}, a sharded
+     * {@code model.safetensors.index.json}, or {@code pytorch_model.bin} (read without running pickled code).
+     *
+     * @throws IOException (a {@link dev.loupe.weights.WeightFileException} naming the file and tensor) for a missing,
+     *                     truncated or malformed file, or a tensor whose shape does not match the config
+     */
+    public static Gpt2Model load(Path folder, Placement placement) throws IOException {
+        Gpt2Config config;
+        try {
+            config = Gpt2Config.from(HfConfig.read(folder));
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        Checkpoint ckpt = Checkpoints.open(folder);
+        try {
+            boolean heap = switch (placement) {
+                case HEAP -> true;
+                case MAPPED -> false;
+                case AUTO -> floatBytes(ckpt) <= Runtime.getRuntime().maxMemory() / 4;
+            };
+            Gpt2Weights w = Gpt2Loader.load(config, ckpt, heap);
+            if (heap) {
+                ckpt.close();
+                return new Gpt2Model(config, w, null);
+            }
+            return new Gpt2Model(config, w, ckpt);
+        } catch (IOException | RuntimeException e) {
+            ckpt.close();
+            throw e;
+        }
+    }
+
+    private static long floatBytes(Checkpoint ckpt) {
+        long n = 0;
+        for (String name : ckpt.names()) {
+            long e = 1;
+            for (int s : ckpt.shape(name)) e *= s;
+            n += 4 * e;
+        }
+        return n;
+    }
+
+    public Gpt2Config config() {
+        return config;
+    }
+
+    public Gpt2Weights weights() {
+        return weights;
+    }
+
+    /** True when the weights are views over memory-mapped files. */
+    public boolean mapped() {
+        return checkpoint != null;
+    }
+
+    /** Every hook point of this model, in forward order, optional ones included (unmodifiable). */
+    public List<String> hookPoints() {
+        return hookPoints;
+    }
+
+    /** Logits [batch, pos, d_vocab] of a plain forward pass. */
+    public Tensor forward(TokenBatch batch) {
+        return run(batch, Hooks.none()).logits();
+    }
+
+    /**
+     * One forward pass with {@code hooks} active for this call only.
+     *
+     * @param batch tokens [batch, pos] with their mask
+     * @return logits [batch, pos, d_vocab] and the cache {@code hooks} asked for
+     * @throws IllegalArgumentException for a token id outside the vocabulary, a sequence longer than the context, or
+     *                                  a hook on a point this model does not have
+     */
+    public Output run(TokenBatch batch, Hooks hooks) {
+        return run(batch, hooks, null);
+    }
+
+    /**
+     * A forward pass over {@code batch} as the continuation of the sequences in {@code cache} (which this call
+     * extends, if it succeeds). Hook points see only the new positions, except {@code hook_attn_scores} and
+     * {@code hook_pattern}, whose key axis spans cached and new positions: [batch, head, new_pos, past + new_pos].
+     *
+     * @param cache from {@link #newKvCache()}, or null for none
+     */
+    public Output run(TokenBatch batch, Hooks hooks, KvCache cache) {
+        HookRun run = hooks.open(hookPointSet);
+        Tensor logits = new Gpt2Forward(this, batch, run, cache).run();
+        return new Output(logits, run.cache());
+    }
+
+    /** An empty KV cache for {@link #run(TokenBatch, Hooks, KvCache)}. */
+    public KvCache newKvCache() {
+        return new KvCache(config.nLayers());
+    }
+
+    /** Releases the memory mappings of mapped weights (after which their tensors cannot be read). Idempotent. */
+    @Override
+    public void close() {
+        if (checkpoint != null) checkpoint.close();
+    }
+
+    private static List<String> points(Gpt2Config c) {
+        List<String> p = new ArrayList<>(List.of(HookNames.EMBED, HookNames.POS_EMBED));
+        for (int l = 0; l < c.nLayers(); l++) {
+            p.add(HookNames.residPre(l));
+            for (String s : List.of("hook_q_input", "hook_k_input", "hook_v_input")) p.add(HookNames.block(l, s));
+            p.add(HookNames.block(l, "ln1.hook_scale"));
+            p.add(HookNames.block(l, "ln1.hook_normalized"));
+            for (String s : List.of("hook_q", "hook_k", "hook_v", "hook_attn_scores", "hook_pattern", "hook_z",
+                    "hook_result")) {
+                p.add(HookNames.attn(l, s));
+            }
+            p.add(HookNames.attnOut(l));
+            if (!c.attnOnly()) {
+                p.add(HookNames.residMid(l));
+                p.add(HookNames.block(l, "ln2.hook_scale"));
+                p.add(HookNames.block(l, "ln2.hook_normalized"));
+                p.add(HookNames.mlp(l, "hook_pre"));
+                p.add(HookNames.mlp(l, "hook_post"));
+                p.add(HookNames.mlpOut(l));
+            }
+            p.add(HookNames.residPost(l));
+        }
+        p.add(HookNames.LN_FINAL_SCALE);
+        p.add(HookNames.LN_FINAL_NORMALIZED);
+        return p;
+    }
+}
