@@ -74,12 +74,18 @@ public final class HookRun {
     }
 
     /**
-     * True when something in this call looks at {@code name} (a forward or backward hook, or the cache): lets a model
-     * skip or choose a cheaper form for points nobody observes, such as a fused LayerNorm instead of one that exposes
-     * {@code hook_scale}.
+     * True when a forward or backward hook selects {@code name}, or its gradient is cached: the point must then be
+     * a real step of the computation. A model may compute a point nobody hooks in a cheaper fused form (a fused
+     * LayerNorm rather than one that exposes {@code hook_scale}) and cache it on the side, so that caching never
+     * changes the numbers a run produces.
      */
-    public boolean observes(String name) {
-        return hooks.caches(name) || hooks.selectsOptional(name);
+    public boolean hooked(String name) {
+        return hooks.hookedExplicitly(name) || (hooks.cachesGradients() && hooks.caches(name));
+    }
+
+    /** True when {@code name} is cached in this call. */
+    public boolean caches(String name) {
+        return hooks.caches(name);
     }
 
     /** True when an optional point ({@code hook_result}, {@code hook_q_input} ...) should be computed. */

@@ -98,6 +98,13 @@ public final class Hooks {
         return false;
     }
 
+    /** A forward or backward hook (not the cache) selects {@code name}. */
+    boolean hookedExplicitly(String name) {
+        for (Forward f : forward) if (f.where.matches(name)) return true;
+        for (Backward b : backward) if (b.where.matches(name)) return true;
+        return false;
+    }
+
     boolean needsGradients() {
         return (cacheGradients && cache != null) || !backward.isEmpty();
     }
