@@ -79,6 +79,7 @@ public final class Ablator {
     private static int slotDim(Target t) {
         return switch (t) {
             case Target.Head h -> 2;
+            case Target.HeadSlice h -> 2;
             case Target.Pattern p -> 1;
             case Target.Neurons n -> 2;
             case Target.Stream s -> -1;
@@ -88,14 +89,18 @@ public final class Ablator {
     private static int[] slots(Target t) {
         return switch (t) {
             case Target.Head h -> new int[] {h.head()};
+            case Target.HeadSlice h -> new int[] {h.head()};
             case Target.Pattern p -> new int[] {p.head()};
             case Target.Neurons n -> n.neurons();
             case Target.Stream s -> null;
         };
     }
 
-    /** 1 on the target's slice, 0 elsewhere; shaped to broadcast against {@code shape}. */
-    static Tensor mask(Target t, int[] shape) {
+    /**
+     * 1 on the target's slice (its head or neurons, at its positions), 0 elsewhere: a tensor that broadcasts against
+     * an activation of {@code shape} (the target point's shape), e.g. [1, pos, head, 1] for a head.
+     */
+    public static Tensor mask(Target t, int[] shape) {
         int pd = posDim(t), sd = slotDim(t);
         int[] mshape = new int[shape.length];
         java.util.Arrays.fill(mshape, 1);

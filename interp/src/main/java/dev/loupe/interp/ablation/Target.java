@@ -21,6 +21,13 @@ public sealed interface Target {
         }
     }
 
+    /**
+     * One head's slice of a per-head point shaped [batch, pos, head, d_head]: {@code attn.hook_q}, {@code hook_k},
+     * {@code hook_v} or {@code hook_z} (give the full point name).
+     */
+    record HeadSlice(String point, int head, int[] positions) implements Target {
+    }
+
     /** One head's attention pattern rows: {@code attn.hook_pattern[:, head, query_pos, :]}. */
     record Pattern(int layer, int head, int[] positions) implements Target {
         public String point() {
