@@ -60,6 +60,16 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
         return wU.storage() == wte.storage() && wU.strides()[0] == 1;
     }
 
+    /**
+     * The unembedding [d_model, d_vocab]. When tied, a transposed view of {@code wte} taken now rather than the one
+     * stored: a view taken before {@link #requireGrad} is a separate leaf, and the unembedding's gradient would never
+     * reach {@code wte}.
+     */
+    @Override
+    public Tensor wU() {
+        return tied() ? wte.transpose(0, 1) : wU;
+    }
+
     // ---------------------------------------------------------------- TransformerLens per-head views
 
     /** W_Q of layer {@code l}: [head, d_model, d_head] (a view). */
@@ -88,14 +98,37 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
     /** W_O of layer {@code l}: [head, d_head, d_model] (a view). */
     public Tensor wO(int l) {
         Tensor w = blocks.get(l).wO();
-        int d = w.size(1), heads = heads(l);
-        return w.view(heads, w.size(0) / heads, d);
+        int heads = heads(l);
+        return splitRows(w, heads, w.size(0) / heads);
     }
 
     private Tensor qkvWeight(int l, int which) {
         Tensor w = blocks.get(l).wQkv();
         int d = w.size(0), heads = heads(l);
-        return w.view(d, 3, heads, d / heads).select(1, which).permute(1, 0, 2);
+        return splitRows(w.transpose(0, 1), 3, heads, d / heads).select(0, which).permute(0, 2, 1);
+    }
+
+    /**
+     * A matrix [r, c] as a view [parts..., c] with r split into {@code parts}. GPT-Neo's matrices are transposed views
+     * of its [out, in] Linear weights (strides [1, r]), which {@code view} refuses; their transposes are contiguous,
+     * so those are split through the transpose instead of copied.
+     */
+    private static Tensor splitRows(Tensor w, int... parts) {
+        int c = w.size(1);
+        int[] shape = java.util.Arrays.copyOf(parts, parts.length + 1);
+        shape[parts.length] = c;
+        if (w.isContiguous()) return w.view(shape);
+        Tensor t = w.transpose(0, 1);
+        if (!t.isContiguous()) {
+            throw new IllegalStateException("weight matrix with strides " + java.util.Arrays.toString(w.strides())
+                    + " is neither row- nor column-major; per-head views need one of the two");
+        }
+        int[] tShape = new int[parts.length + 1], order = new int[parts.length + 1];
+        tShape[0] = c;
+        System.arraycopy(parts, 0, tShape, 1, parts.length);
+        for (int i = 0; i < parts.length; i++) order[i] = i + 1;
+        order[parts.length] = 0;
+        return t.view(tShape).permute(order); // [c, parts...] → [parts..., c]
     }
 
     private int heads(int l) {
