@@ -131,7 +131,10 @@ final class BertForward {
         BertWeights.MlmHead hw = w.mlm();
         Tensor x = c.activation().apply(hidden.matmul(hw.wT()).add(hw.bT()));
         x = norm("mlm_head.ln", x, hw.lnW(), hw.lnB());
-        return x.matmul(hw.wU()).add(hw.bU());
+        // A tied decoder is re-viewed from the embedding now: a view taken before requireGrad() would not carry
+        // the decoder's gradient back to the embedding.
+        Tensor wU = w.tied() ? w.wordEmb().transpose(0, 1) : hw.wU();
+        return x.matmul(wU).add(hw.bU());
     }
 
     /**
