@@ -9,6 +9,7 @@ Writes transformer/src/test/resources/bert/:
   st/          sentence-transformers folder: pytorch_model.bin (BertModel names, no prefix, no MLM head), config.json,
                modules.json, 1_Pooling/config.json (max pooling), 2_Normalize
   tiny.onnx    the encoder exported by torch.onnx (opset 14), last_hidden_state output
+  gpt2_like.onnx  a small non-BERT graph (embedding + linear) the ONNX loader must reject
   expected.safetensors   inputs, every hook point (TransformerLens names), logits, pooler, embeddings, the
                loss weights R, and gradients: "grad.<hook>" and "pgrad.<HF param name>" of
                L = sum(logits * R.logits) + sum(st_embedding * R.embedding) + sum(pooler * R.pooler)
@@ -223,6 +224,20 @@ def main():
                           output_names=["last_hidden_state"], opset_version=14,
                           dynamic_axes={n: {0: "batch", 1: "seq"} for n in
                                         ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")})
+
+    # Not a BERT: a GPT-2-shaped graph (transformer.wte, a causal block's c_attn), for the loader's rejection test.
+    class Gpt2Like(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = torch.nn.Embedding(V, D)
+            self.c_attn = torch.nn.Linear(D, 3 * D)
+
+        def forward(self, input_ids):
+            return self.c_attn(self.wte(input_ids))
+
+    with torch.no_grad():
+        torch.onnx.export(Gpt2Like(), (ids,), os.path.join(OUT, "gpt2_like.onnx"), input_names=["input_ids"],
+                          output_names=["logits"], opset_version=14)
     print("wrote", OUT)
 
 
