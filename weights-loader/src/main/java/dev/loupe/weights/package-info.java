@@ -6,7 +6,7 @@
  * <p>Weights are memory-mapped and served as {@link dev.loupe.tensor.MappedStorage} views, never copied unless asked
  * ({@link dev.loupe.weights.Checkpoint#load}). PyTorch {@code .bin} pickles go through a restricted unpickler that
  * executes nothing. Malformed, truncated or hostile files fail with {@link dev.loupe.weights.WeightFileException}
- * naming the file and tensor, before any checkpoint is returned. Still to come in this module: ONNX initializers and
- * tokenizer files (the JSON parser in {@code json} is meant for both).
+ * naming the file and tensor, before any checkpoint is returned. ONNX files: {@code onnx}. Still to come in this module:
+ * tokenizer files (the JSON parser in {@code json} is meant for them).
  */
 package dev.loupe.weights;

@@ -1,0 +1,156 @@
+package dev.loupe.transformer.bert;
+
+import dev.loupe.tensor.Tensor;
+import dev.loupe.transformer.hooks.HookNames;
+import dev.loupe.transformer.hooks.HookRun;
+
+/**
+ * One encoder pass, top to bottom as the architecture reads: embeddings → LayerNorm, then per block attention →
+ * residual → {@code ln1} → MLP → residual → {@code ln2}, then the heads asked for. Every activation goes through
+ * {@link HookRun#point}. Shapes use b = batch, p = positions, h = heads, d = d_head, m = d_model.
+ */
+final class BertForward {
+    private final BertConfig c;
+    private final BertWeights w;
+    private final BertInput in;
+    private final HookRun run;
+    private final int b, p;
+
+    BertForward(BertModel model, BertInput input, HookRun run) {
+        this.c = model.config();
+        this.w = model.weights();
+        this.in = input;
+        this.run = run;
+        this.b = input.batch();
+        this.p = input.length();
+        validate();
+    }
+
+    private void validate() {
+        if (p > c.nCtx()) {
+            throw new IllegalArgumentException("sequence of " + p + " positions exceeds max_position_embeddings " + c.nCtx());
+        }
+        check(in.ids(), c.dVocab(), "token id", "vocabulary");
+        check(in.typeIds(), c.nTypes(), "token type id", "token types");
+    }
+
+    private void check(Tensor ids, int n, String what, String range) {
+        float[] v = ids.toFloatArray();
+        for (int i = 0; i < v.length; i++) {
+            if (v[i] < 0 || v[i] >= n || v[i] != Math.rint(v[i])) {
+                throw new IllegalArgumentException(what + " " + v[i] + " at [" + i / p + ", " + i % p + "] is outside "
+                        + "the " + range + " (0.." + (n - 1) + ")");
+            }
+        }
+    }
+
+    /** Last hidden state [b, p, m]. */
+    Tensor encode() {
+        Tensor word = run.point(BertModel.EMBED, Tensor.embedding(w.wordEmb(), in.ids()));
+        int[][] positions = new int[b][p];
+        for (int[] row : positions) for (int i = 0; i < p; i++) row[i] = i;
+        Tensor pos = run.point(BertModel.POS_EMBED, Tensor.embedding(w.posEmb(), Tensor.indices(positions)));
+        Tensor type = run.point(BertModel.TOKEN_TYPE_EMBED, Tensor.embedding(w.typeEmb(), in.typeIds()));
+        Tensor resid = norm("embed.ln", word.add(pos).add(type), w.embLnW(), w.embLnB());
+        resid = run.point(BertModel.FULL_EMBED, resid);
+        // Padding keys get -inf; padding queries still see every real key, so their rows stay finite.
+        Tensor keyMask = null; // [b, 1, 1, p]
+        if (in.padded()) {
+            keyMask = Tensor.where(in.mask().eq(0f), Tensor.scalar(Float.NEGATIVE_INFINITY), Tensor.scalar(0f))
+                    .view(b, 1, 1, p);
+        }
+        for (int l = 0; l < c.nLayers(); l++) resid = block(l, resid, keyMask);
+        return resid;
+    }
+
+    /** resid [b, p, m] → resid [b, p, m] */
+    private Tensor block(int l, Tensor resid, Tensor keyMask) {
+        BertWeights.Block bw = w.blocks().get(l);
+        resid = run.point(HookNames.residPre(l), resid);
+        Tensor attnOut = run.point(HookNames.attnOut(l), attention(l, bw, resid, keyMask));
+        Tensor mid = run.point(HookNames.residMid(l), resid.add(attnOut));
+        Tensor x = norm(HookNames.block(l, "ln1"), mid, bw.ln1W(), bw.ln1B());
+        Tensor pre = run.point(HookNames.mlp(l, "hook_pre"), x.matmul(bw.wIn()).add(bw.bIn()));
+        Tensor post = run.point(HookNames.mlp(l, "hook_post"), c.activation().apply(pre));
+        Tensor mlpOut = run.point(HookNames.mlpOut(l), post.matmul(bw.wOut()).add(bw.bOut()));
+        Tensor residPost = run.point(HookNames.residPost(l), x.add(mlpOut));
+        Tensor out = norm(HookNames.block(l, "ln2"), residPost, bw.ln2W(), bw.ln2B());
+        return run.point(HookNames.block(l, "hook_normalized_resid_post"), out);
+    }
+
+    /** resid [b, p, m] → attention output [b, p, m] (b_O included). */
+    private Tensor attention(int l, BertWeights.Block bw, Tensor resid, Tensor keyMask) {
+        int h = c.nHeads(), d = c.dHead(), m = c.dModel();
+        Tensor q, k, v;
+        String qIn = HookNames.block(l, "hook_q_input"), kIn = HookNames.block(l, "hook_k_input");
+        String vIn = HookNames.block(l, "hook_v_input");
+        if (run.wants(qIn) || run.wants(kIn) || run.wants(vIn)) {
+            // Per-head residual inputs (path-patching receivers): [b, p, h, m] each.
+            Tensor perHead = resid.unsqueeze(2).expand(b, p, h, m);
+            q = Tensor.einsum("bphm,hmd->bphd", run.point(qIn, perHead), w.wQ(l)).add(w.bQkv(l, 0));
+            k = Tensor.einsum("bphm,hmd->bphd", run.point(kIn, perHead), w.wK(l)).add(w.bQkv(l, 1));
+            v = Tensor.einsum("bphm,hmd->bphd", run.point(vIn, perHead), w.wV(l)).add(w.bQkv(l, 2));
+        } else {
+            q = resid.matmul(bw.wQ()).add(bw.bQ()).view(b, p, h, d);
+            k = resid.matmul(bw.wK()).add(bw.bK()).view(b, p, h, d);
+            v = resid.matmul(bw.wV()).add(bw.bV()).view(b, p, h, d);
+        }
+        q = run.point(HookNames.attn(l, "hook_q"), q);
+        k = run.point(HookNames.attn(l, "hook_k"), k);
+        v = run.point(HookNames.attn(l, "hook_v"), v);
+        Tensor scores = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)).mul((float) (1.0 / Math.sqrt(d)));
+        if (keyMask != null) scores = scores.add(keyMask);
+        scores = run.point(HookNames.attn(l, "hook_attn_scores"), scores); // [b, h, p, p]
+        Tensor pattern = run.point(HookNames.attn(l, "hook_pattern"), scores.softmax(-1));
+        Tensor z = pattern.matmul(v.permute(0, 2, 1, 3)).permute(0, 2, 1, 3); // [b, p, h, d]
+        z = run.point(HookNames.attn(l, "hook_z"), z);
+        String resultName = HookNames.attn(l, "hook_result");
+        if (run.wants(resultName)) {
+            Tensor result = run.point(resultName, Tensor.einsum("bphd,hdm->bphm", z, w.wO(l))); // [b, p, h, m]
+            return result.sum(2).add(bw.bO());
+        }
+        return z.reshape(b, p, m).matmul(bw.wO()).add(bw.bO());
+    }
+
+    /** BERT's pooler: tanh(hidden[:, 0] @ W + b), [b, m]; null when the weights have none. */
+    Tensor pooler(Tensor hidden) {
+        if (w.pooler() == null) return null;
+        Tensor cls = hidden.select(1, 0);
+        return run.point(BertModel.POOLER_OUT, cls.matmul(w.pooler().w()).add(w.pooler().b()).tanh());
+    }
+
+    /** The sentence embedding [b, m]: pooled ({@code hook_pooled}), then normalised when the pooling says so. */
+    Tensor sentenceEmbedding(Tensor hidden, Pooling pooling) {
+        Tensor pooled = run.point(BertModel.POOLED, pooling.pool(hidden, in.mask()));
+        if (!pooling.normalize()) return pooled;
+        return run.point(BertModel.NORMALIZED_EMBEDDING, Pooling.l2Normalize(pooled));
+    }
+
+    /** MLM logits [b, p, d_vocab]. */
+    Tensor maskedLm(Tensor hidden) {
+        BertWeights.MlmHead hw = w.mlm();
+        Tensor x = c.activation().apply(hidden.matmul(hw.wT()).add(hw.bT()));
+        x = norm("mlm_head.ln", x, hw.lnW(), hw.lnB());
+        // A tied decoder is re-viewed from the embedding now: a view taken before requireGrad() would not carry
+        // the decoder's gradient back to the embedding.
+        Tensor wU = w.tied() ? w.wordEmb().transpose(0, 1) : hw.wU();
+        return x.matmul(wU).add(hw.bU());
+    }
+
+    /**
+     * TransformerLens's LayerNorm over the last dim, with hooks {@code <prefix>.hook_scale} (√(var + ε), [..., 1]) and
+     * {@code <prefix>.hook_normalized} (after the affine map). Uses the fused kernel unless someone observes the scale.
+     */
+    private Tensor norm(String prefix, Tensor x, Tensor weight, Tensor bias) {
+        String scaleName = prefix + ".hook_scale", normName = prefix + ".hook_normalized";
+        Tensor y;
+        if (run.observes(scaleName)) {
+            Tensor centered = x.sub(x.mean(-1, true));
+            Tensor scale = run.point(scaleName, centered.square().mean(-1, true).add(c.lnEps()).sqrt());
+            y = centered.div(scale).mul(weight).add(bias);
+        } else {
+            y = x.layerNorm(weight, bias, c.lnEps());
+        }
+        return run.point(normName, y);
+    }
+}

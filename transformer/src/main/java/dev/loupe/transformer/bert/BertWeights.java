@@ -1,0 +1,181 @@
+package dev.loupe.transformer.bert;
+
+import dev.loupe.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The parameters of a BERT encoder, with every matrix [in, out] (x @ W), as {@link dev.loupe.transformer.gpt2.Gpt2Weights}
+ * has them; Hugging Face's {@code nn.Linear} weights ([out, in]) are transposed on loading. TransformerLens's per-head
+ * tensors ({@link #wQ}, {@link #wO} ...) are views, not copies.
+ *
+ * @param nHeads  attention heads per block
+ * @param wordEmb token embedding [d_vocab, d_model]
+ * @param posEmb  position embedding [n_ctx, d_model]
+ * @param typeEmb token-type (segment) embedding [n_types, d_model]
+ * @param embLnW  embedding LayerNorm weight [d_model]
+ * @param embLnB  embedding LayerNorm bias [d_model]
+ * @param blocks  one per layer
+ * @param pooler  the [CLS] pooler, or null (sentence-transformers exports often drop it)
+ * @param mlm     the masked-language-model head, or null
+ */
+public record BertWeights(int nHeads, Tensor wordEmb, Tensor posEmb, Tensor typeEmb, Tensor embLnW, Tensor embLnB,
+                          List<Block> blocks, Pooler pooler, MlmHead mlm) {
+
+    /**
+     * One post-LayerNorm block: attention, then {@code ln1} over (residual + attention), then the MLP, then {@code ln2}
+     * over (normalized residual + MLP).
+     *
+     * @param wQ   [d_model, d_model], columns (head, d_head); likewise wK, wV
+     * @param bQ   [d_model]; likewise bK, bV
+     * @param wO   [d_model (= head·d_head), d_model]
+     * @param bO   [d_model]
+     * @param ln1W [d_model] (Hugging Face's {@code attention.output.LayerNorm})
+     * @param wIn  [d_model, d_mlp]
+     * @param bIn  [d_mlp]
+     * @param wOut [d_mlp, d_model]
+     * @param bOut [d_model]
+     * @param ln2W [d_model] (Hugging Face's {@code output.LayerNorm})
+     */
+    public record Block(Tensor wQ, Tensor bQ, Tensor wK, Tensor bK, Tensor wV, Tensor bV, Tensor wO, Tensor bO,
+                        Tensor ln1W, Tensor ln1B, Tensor wIn, Tensor bIn, Tensor wOut, Tensor bOut, Tensor ln2W,
+                        Tensor ln2B) {
+        List<Tensor> all() {
+            return List.of(wQ, bQ, wK, bK, wV, bV, wO, bO, ln1W, ln1B, wIn, bIn, wOut, bOut, ln2W, ln2B);
+        }
+    }
+
+    /** tanh(h[CLS] @ w + b): {@code w} [d_model, d_model], {@code b} [d_model]. */
+    public record Pooler(Tensor w, Tensor b) {
+    }
+
+    /**
+     * The MLM head: LayerNorm(act(h @ wT + bT)) @ wU + bU.
+     *
+     * @param wT  transform [d_model, d_model]
+     * @param bT  [d_model]
+     * @param lnW [d_model]
+     * @param lnB [d_model]
+     * @param wU  decoder [d_model, d_vocab]: a transposed view of the word embedding when tied
+     * @param bU  [d_vocab]
+     */
+    public record MlmHead(Tensor wT, Tensor bT, Tensor lnW, Tensor lnB, Tensor wU, Tensor bU) {
+    }
+
+    public BertWeights {
+        int d = wordEmb.size(1);
+        if (nHeads < 1 || d % nHeads != 0) throw new IllegalArgumentException(nHeads + " heads do not divide d_model " + d);
+        blocks = List.copyOf(blocks);
+    }
+
+    /** True when the MLM decoder is the word embedding's transpose (shares its storage). */
+    public boolean tied() {
+        return mlm != null && mlm.wU().storage() == wordEmb.storage() && mlm.wU().strides()[0] == 1;
+    }
+
+    // ---------------------------------------------------------------- TransformerLens per-head views
+
+    /** W_Q of layer {@code l}: [head, d_model, d_head] (a view). */
+    public Tensor wQ(int l) {
+        return perHeadIn(blocks.get(l).wQ());
+    }
+
+    /** W_K of layer {@code l}: [head, d_model, d_head] (a view). */
+    public Tensor wK(int l) {
+        return perHeadIn(blocks.get(l).wK());
+    }
+
+    /** W_V of layer {@code l}: [head, d_model, d_head] (a view). */
+    public Tensor wV(int l) {
+        return perHeadIn(blocks.get(l).wV());
+    }
+
+    /** b_Q, b_K or b_V ({@code which} 0, 1, 2) of layer {@code l}: [head, d_head] (a view). */
+    public Tensor bQkv(int l, int which) {
+        Block b = blocks.get(l);
+        Tensor bias = switch (which) {
+            case 0 -> b.bQ();
+            case 1 -> b.bK();
+            case 2 -> b.bV();
+            default -> throw new IllegalArgumentException("which must be 0 (q), 1 (k) or 2 (v), got " + which);
+        };
+        return bias.view(nHeads, bias.size(0) / nHeads);
+    }
+
+    /** W_O of layer {@code l}: [head, d_head, d_model] (a view). */
+    public Tensor wO(int l) {
+        Tensor w = blocks.get(l).wO();
+        return w.view(nHeads, w.size(0) / nHeads, w.size(1));
+    }
+
+    private Tensor perHeadIn(Tensor w) {
+        int d = w.size(0);
+        return w.view(d, nHeads, w.size(1) / nHeads).permute(1, 0, 2);
+    }
+
+    // ---------------------------------------------------------------- parameters by name
+
+    /**
+     * Every parameter by its Hugging Face {@code BertForMaskedLM} name without the {@code bert.} prefix
+     * ({@code embeddings.word_embeddings.weight}, {@code encoder.layer.0.attention.self.query.weight},
+     * {@code pooler.dense.weight}, {@code cls.predictions.transform.dense.weight} ...), in Hugging Face's layout:
+     * linear weights are [out, in] (transposed views of ours). A tied decoder is left out.
+     */
+    public Map<String, Tensor> named() {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        m.put("embeddings.word_embeddings.weight", wordEmb);
+        m.put("embeddings.position_embeddings.weight", posEmb);
+        m.put("embeddings.token_type_embeddings.weight", typeEmb);
+        m.put("embeddings.LayerNorm.weight", embLnW);
+        m.put("embeddings.LayerNorm.bias", embLnB);
+        for (int l = 0; l < blocks.size(); l++) {
+            Block b = blocks.get(l);
+            String p = "encoder.layer." + l + ".";
+            linear(m, p + "attention.self.query", b.wQ(), b.bQ());
+            linear(m, p + "attention.self.key", b.wK(), b.bK());
+            linear(m, p + "attention.self.value", b.wV(), b.bV());
+            linear(m, p + "attention.output.dense", b.wO(), b.bO());
+            m.put(p + "attention.output.LayerNorm.weight", b.ln1W());
+            m.put(p + "attention.output.LayerNorm.bias", b.ln1B());
+            linear(m, p + "intermediate.dense", b.wIn(), b.bIn());
+            linear(m, p + "output.dense", b.wOut(), b.bOut());
+            m.put(p + "output.LayerNorm.weight", b.ln2W());
+            m.put(p + "output.LayerNorm.bias", b.ln2B());
+        }
+        if (pooler != null) linear(m, "pooler.dense", pooler.w(), pooler.b());
+        if (mlm != null) {
+            linear(m, "cls.predictions.transform.dense", mlm.wT(), mlm.bT());
+            m.put("cls.predictions.transform.LayerNorm.weight", mlm.lnW());
+            m.put("cls.predictions.transform.LayerNorm.bias", mlm.lnB());
+            if (!tied()) m.put("cls.predictions.decoder.weight", mlm.wU().transpose(0, 1));
+            m.put("cls.predictions.bias", mlm.bU());
+        }
+        return m;
+    }
+
+    private static void linear(Map<String, Tensor> m, String prefix, Tensor w, Tensor b) {
+        m.put(prefix + ".weight", w.transpose(0, 1));
+        m.put(prefix + ".bias", b);
+    }
+
+    /** The parameter tensors themselves (not views), each once: a tied decoder is {@code wordEmb}. */
+    public List<Tensor> leaves() {
+        List<Tensor> out = new ArrayList<>(List.of(wordEmb, posEmb, typeEmb, embLnW, embLnB));
+        for (Block b : blocks) out.addAll(b.all());
+        if (pooler != null) out.addAll(List.of(pooler.w(), pooler.b()));
+        if (mlm != null) {
+            out.addAll(List.of(mlm.wT(), mlm.bT(), mlm.lnW(), mlm.lnB()));
+            if (!tied()) out.add(mlm.wU());
+            out.add(mlm.bU());
+        }
+        return out;
+    }
+
+    /** Marks every parameter as requiring a gradient. Returns {@code this}. */
+    public BertWeights requireGrad() {
+        for (Tensor t : leaves()) t.setRequiresGrad(true);
+        return this;
+    }
+}
