@@ -153,6 +153,17 @@ class HookCompositionTest {
     }
 
     @Test
+    void helperOperandsThatDoNotFitFailNamingThePoint() {
+        String point = HookNames.residPost(1); // [1, 6, 16]
+        for (var hook : List.of(ForwardHook.replaceWith(Tensor.zeros(5)), ForwardHook.add(Tensor.zeros(6, 5)),
+                ForwardHook.replaceWith(Tensor.zeros(2, 6, 16)), ForwardHook.add(Tensor.zeros(2, 1, 16)))) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> model.run(batch, Hooks.builder().forward(point, hook).build()));
+            assertTrue(e.getMessage().contains(point) && e.getMessage().contains("[1, 6, 16]"), e.getMessage());
+        }
+    }
+
+    @Test
     void anUnknownExactNameFailsWithASuggestion() {
         IllegalArgumentException fwd = assertThrows(IllegalArgumentException.class, () -> model.run(batch,
                 Hooks.builder().forward("blocks.1.attn.hook_zz", ForwardHook.scale(0f)).build()));
