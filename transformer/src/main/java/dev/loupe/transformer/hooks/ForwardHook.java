@@ -1,6 +1,7 @@
 package dev.loupe.transformer.hooks;
 
 import dev.loupe.tensor.Tensor;
+import java.util.Arrays;
 
 /**
  * A forward hook: called with the activation at a hook point during one call, it returns that activation (to read
@@ -16,18 +17,36 @@ public interface ForwardHook {
      */
     Tensor apply(Tensor activation, String name);
 
-    /** Replaces the activation with {@code value} (broadcast to its shape; e.g. a cached activation from another run). */
+    /**
+     * Replaces the activation with {@code value} (broadcast to its shape; e.g. a cached activation from another run).
+     * Throws {@link IllegalStateException} naming the point when {@code value} does not broadcast to it.
+     */
     static ForwardHook replaceWith(Tensor value) {
-        return (act, name) -> value.expand(act.shape());
+        return (act, name) -> fit("replaceWith", value, act, name).expand(act.shape());
     }
 
-    /** Adds {@code delta} (broadcast to the activation's shape): steering vectors, noise. */
+    /**
+     * Adds {@code delta} (broadcast to the activation's shape): steering vectors, noise. Throws
+     * {@link IllegalStateException} naming the point when {@code delta} does not broadcast to it.
+     */
     static ForwardHook add(Tensor delta) {
-        return (act, name) -> act.add(delta);
+        return (act, name) -> act.add(fit("add", delta, act, name));
     }
 
     /** Multiplies the activation by {@code alpha} (0 ablates, -1 flips). */
     static ForwardHook scale(float alpha) {
         return (act, name) -> act.mul(alpha);
+    }
+
+    /** {@code operand}, checked to broadcast to {@code act}'s shape without growing it (the error names the point). */
+    private static Tensor fit(String helper, Tensor operand, Tensor act, String name) {
+        int[] s = operand.shape(), to = act.shape();
+        boolean ok = s.length <= to.length;
+        for (int i = 1; ok && i <= s.length; i++) ok = s[s.length - i] == 1 || s[s.length - i] == to[to.length - i];
+        if (!ok) {
+            throw new IllegalStateException(helper + " at " + name + ": operand of shape " + Arrays.toString(s)
+                    + " does not broadcast to the point's shape " + Arrays.toString(to));
+        }
+        return operand;
     }
 }
