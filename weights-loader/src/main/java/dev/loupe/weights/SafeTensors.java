@@ -13,11 +13,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -70,7 +66,7 @@ public final class SafeTensors {
      * of 8 bytes so the data is 8-aligned, little-endian elements in row-major order. Tensors of any layout (views,
      * transposes, mapped or reduced-precision storage) are written as their row-major float32 values; they are not
      * modified. The file is written to a temporary file in the same folder and then moved over {@code file}, so a
-     * reader never sees it half written and a failed write leaves any earlier file in place.
+     * reader never sees it half written and a failed write leaves any earlier file in place ({@link AtomicFiles}).
      *
      * @param tensors  name → tensor, any shape; names must not be {@code "__metadata__"}
      * @param metadata free-form strings stored in the header (may be empty)
@@ -98,37 +94,25 @@ public final class SafeTensors {
         byte[] json = Json.write(header).getBytes(StandardCharsets.UTF_8);
         int padded = (json.length + 7) / 8 * 8;
 
-        Path target = file.toAbsolutePath();
-        Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
-                head.putLong(padded).put(json);
-                while (head.hasRemaining()) head.put((byte) ' ');
-                writeFully(ch, head.flip());
-                ByteBuffer buf = ByteBuffer.allocate(4 * WRITE_CHUNK).order(ByteOrder.LITTLE_ENDIAN);
-                float[] chunk = new float[WRITE_CHUNK];
-                for (Tensor t : tensors.values()) {
-                    Tensor c = t.contiguous(); // row-major order, whatever the strides
-                    for (int start = 0; start < c.numel(); start += WRITE_CHUNK) {
-                        int n = Math.min(WRITE_CHUNK, c.numel() - start);
-                        c.storage().read((long) c.offset() + start, chunk, 0, n);
-                        buf.clear();
-                        buf.asFloatBuffer().put(chunk, 0, n);
-                        buf.limit(4 * n);
-                        writeFully(ch, buf);
-                    }
+        AtomicFiles.write(file, ch -> {
+            ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+            head.putLong(padded).put(json);
+            while (head.hasRemaining()) head.put((byte) ' ');
+            writeFully(ch, head.flip());
+            ByteBuffer buf = ByteBuffer.allocate(4 * WRITE_CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+            float[] chunk = new float[WRITE_CHUNK];
+            for (Tensor t : tensors.values()) {
+                Tensor c = t.contiguous(); // row-major order, whatever the strides
+                for (int start = 0; start < c.numel(); start += WRITE_CHUNK) {
+                    int n = Math.min(WRITE_CHUNK, c.numel() - start);
+                    c.storage().read((long) c.offset() + start, chunk, 0, n);
+                    buf.clear();
+                    buf.asFloatBuffer().put(chunk, 0, n);
+                    buf.limit(4 * n);
+                    writeFully(ch, buf);
                 }
-                ch.force(true);
             }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp); // only still there when something failed
-        }
+        });
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
