@@ -17,7 +17,7 @@ class SamplerTest {
         double[] p = new double[logits.length];
         double sum = 0;
         for (int i = 0; i < p.length; i++) {
-            p[i] = keep.length == 0 || keep[i] ? Math.exp(logits[i] / t) : 0;
+            p[i] = keep.length == 0 || keep[i] ? Math.exp(logits[i] / (double) t) : 0;
             sum += p[i];
         }
         for (int i = 0; i < p.length; i++) p[i] /= sum;
