@@ -12,6 +12,10 @@ public final class Main {
     static Map<String, Command> commands() {
         Map<String, Command> m = new LinkedHashMap<>();
         m.put("bench", new BenchCommand());
+        m.put("tokenize", new TokenizeCommand());
+        m.put("generate", new GenerateCommand());
+        m.put("logits", new LogitsCommand());
+        m.put("cache", new CacheCommand());
         return m;
     }
 

@@ -3,10 +3,13 @@ package dev.loupe.weights;
 import dev.loupe.tensor.DType;
 import dev.loupe.tensor.MappedStorage;
 import dev.loupe.tensor.Shapes;
+import dev.loupe.tensor.Tensor;
 import dev.loupe.weights.json.Json;
 import dev.loupe.weights.json.JsonException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -28,6 +31,8 @@ import java.util.Map;
  * shape × dtype-size bytes; no two ranges overlap (gaps are tolerated). Float tensors (F32, F16, BF16) are served as
  * views over one mapping of the file; other known dtypes (F64, integer, bool, F8 variants) are checked the same way
  * and listed in {@link Checkpoint#skipped()}.
+ *
+ * <p>{@link #write} produces F32 files in the same format.
  */
 public final class SafeTensors {
     /** Largest header accepted; real headers are a few hundred KB even for 10B-parameter models. */
@@ -50,6 +55,68 @@ public final class SafeTensors {
      */
     public static Checkpoint open(Path file) throws IOException {
         return MappedFile.read(file, SafeTensors::read);
+    }
+
+    /** Elements converted per write, so that saving a large tensor needs only a small buffer. */
+    private static final int WRITE_CHUNK = 1 << 16;
+
+    /**
+     * Writes {@code tensors} as an F32 safetensors file: header entries and data in the map's order, the
+     * {@code __metadata__} object first when {@code metadata} is not empty, the header padded with spaces to a multiple
+     * of 8 bytes so the data is 8-aligned, little-endian elements in row-major order. Tensors of any layout (views,
+     * transposes, mapped or reduced-precision storage) are written as their row-major float32 values; they are not
+     * modified. The file is written to a temporary file in the same folder and then moved over {@code file}, so a
+     * reader never sees it half written and a failed write leaves any earlier file in place ({@link AtomicFiles}).
+     *
+     * @param tensors  name → tensor, any shape; names must not be {@code "__metadata__"}
+     * @param metadata free-form strings stored in the header (may be empty)
+     * @throws IllegalArgumentException for a null or reserved name or a null tensor
+     * @throws IOException              when the folder cannot be written
+     */
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        Map<String, Object> header = new LinkedHashMap<>();
+        if (!metadata.isEmpty()) header.put("__metadata__", new LinkedHashMap<>(metadata));
+        long offset = 0;
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            String name = e.getKey();
+            if (name == null || name.equals("__metadata__")) {
+                throw new IllegalArgumentException("tensor name " + name + " is reserved or null");
+            }
+            if (e.getValue() == null) throw new IllegalArgumentException("tensor '" + name + "' is null");
+            long bytes = 4L * e.getValue().numel();
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("dtype", "F32");
+            entry.put("shape", e.getValue().shape());
+            entry.put("data_offsets", new long[] {offset, offset + bytes});
+            header.put(name, entry);
+            offset += bytes;
+        }
+        byte[] json = Json.write(header).getBytes(StandardCharsets.UTF_8);
+        int padded = (json.length + 7) / 8 * 8;
+
+        AtomicFiles.write(file, ch -> {
+            ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+            head.putLong(padded).put(json);
+            while (head.hasRemaining()) head.put((byte) ' ');
+            writeFully(ch, head.flip());
+            ByteBuffer buf = ByteBuffer.allocate(4 * WRITE_CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+            float[] chunk = new float[WRITE_CHUNK];
+            for (Tensor t : tensors.values()) {
+                Tensor c = t.contiguous(); // row-major order, whatever the strides
+                for (int start = 0; start < c.numel(); start += WRITE_CHUNK) {
+                    int n = Math.min(WRITE_CHUNK, c.numel() - start);
+                    c.storage().read((long) c.offset() + start, chunk, 0, n);
+                    buf.clear();
+                    buf.asFloatBuffer().put(chunk, 0, n);
+                    buf.limit(4 * n);
+                    writeFully(ch, buf);
+                }
+            }
+        });
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) ch.write(b);
     }
 
     private static Checkpoint read(MappedFile mf) throws WeightFileException {

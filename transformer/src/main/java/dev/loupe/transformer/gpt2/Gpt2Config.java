@@ -192,7 +192,7 @@ public record Gpt2Config(Family family, int nLayers, int dModel, int nHeads, int
             for (AttentionKind k : attention) types.add(List.of(List.of(k.name().toLowerCase(java.util.Locale.ROOT)), 1));
             m.put("attention_types", types);
         }
-        m.put("layer_norm_epsilon", (double) lnEps);
+        m.put("layer_norm_epsilon", Double.parseDouble(Float.toString(lnEps))); // 1e-5, not 9.999999747378752e-6
         m.put("activation_function", activation.configName());
         m.put("tie_word_embeddings", true);
         return m;

@@ -6,15 +6,20 @@ import dev.loupe.transformer.hooks.ActivationCache;
 import dev.loupe.transformer.hooks.HookNames;
 import dev.loupe.transformer.hooks.HookRun;
 import dev.loupe.transformer.hooks.Hooks;
+import dev.loupe.weights.AtomicFiles;
 import dev.loupe.weights.Checkpoint;
 import dev.loupe.weights.Checkpoints;
 import dev.loupe.weights.HfConfig;
+import dev.loupe.weights.SafeTensors;
+import dev.loupe.weights.json.Json;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -99,6 +104,26 @@ public final class Gpt2Model implements AutoCloseable {
             ckpt.close();
             throw e;
         }
+    }
+
+    /**
+     * Writes this model as a Hugging Face GPT-2 folder that {@link #load} reads back bit-identically:
+     * {@code config.json} ({@link Gpt2Config#toHfConfig()}) and {@code model.safetensors} (float32,
+     * {@link Gpt2Weights#named()}: GPT-2 names, Conv1D [in, out] layout, a tied {@code lm_head} not stored), each
+     * written to a temporary file and moved into place. Creates {@code folder} if needed; replaces those two files.
+     *
+     * @throws UnsupportedOperationException for a GPT-Neo model or one with folded LayerNorms, which a GPT-2 folder
+     *                                       cannot describe
+     */
+    public void save(Path folder) throws IOException {
+        if (config.family() != Gpt2Config.Family.GPT2 || config.normalization() != Gpt2Config.Normalization.LN) {
+            throw new UnsupportedOperationException("save writes GPT-2 folders; this model is " + config.family()
+                    + " with " + config.normalization() + " normalization");
+        }
+        Files.createDirectories(folder);
+        // Hugging Face refuses safetensors files whose metadata lacks a known "format".
+        SafeTensors.write(folder.resolve("model.safetensors"), weights.named(), Map.of("format", "pt"));
+        AtomicFiles.writeString(folder.resolve("config.json"), Json.write(config.toHfConfig(), true) + "\n");
     }
 
     private static long floatBytes(Checkpoint ckpt) {

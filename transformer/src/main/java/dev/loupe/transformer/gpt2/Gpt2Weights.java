@@ -140,7 +140,7 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
     /**
      * Every parameter tensor by its Hugging Face GPT-2 name ({@code wte.weight}, {@code h.0.attn.c_attn.weight} ...),
      * in GPT-2's [in, out] layout, skipping nulls and a tied {@code lm_head}: what an optimizer updates and what
-     * {@link Gpt2Io#save} writes.
+     * {@link Gpt2Model#save} writes.
      */
     public Map<String, Tensor> named() {
         Map<String, Tensor> m = new LinkedHashMap<>();
