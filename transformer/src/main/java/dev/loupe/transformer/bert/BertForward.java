@@ -137,20 +137,8 @@ final class BertForward {
         return x.matmul(wU).add(hw.bU());
     }
 
-    /**
-     * TransformerLens's LayerNorm over the last dim, with hooks {@code <prefix>.hook_scale} (√(var + ε), [..., 1]) and
-     * {@code <prefix>.hook_normalized} (after the affine map). Uses the fused kernel unless someone observes the scale.
-     */
+    /** LayerNorm with its hook points {@code <prefix>.hook_scale} and {@code <prefix>.hook_normalized}. */
     private Tensor norm(String prefix, Tensor x, Tensor weight, Tensor bias) {
-        String scaleName = prefix + ".hook_scale", normName = prefix + ".hook_normalized";
-        Tensor y;
-        if (run.observes(scaleName)) {
-            Tensor centered = x.sub(x.mean(-1, true));
-            Tensor scale = run.point(scaleName, centered.square().mean(-1, true).add(c.lnEps()).sqrt());
-            y = centered.div(scale).mul(weight).add(bias);
-        } else {
-            y = x.layerNorm(weight, bias, c.lnEps());
-        }
-        return run.point(normName, y);
+        return run.layerNorm(prefix, x, weight, bias, c.lnEps());
     }
 }

@@ -1,6 +1,5 @@
 package dev.loupe.transformer.gpt2;
 
-import dev.loupe.tensor.Autograd;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.hooks.HookNames;
@@ -144,29 +143,8 @@ final class Gpt2Forward {
         return z.reshape(b, p, m).matmul(bw.wO()).add(bw.bO());
     }
 
-    /**
-     * TransformerLens's LayerNorm over the last dim, with hooks {@code <prefix>.hook_scale} (√(var + ε), the last dim
-     * kept as 1) and {@code <prefix>.hook_normalized} (after the affine map, if any). Uses the fused kernel unless a
-     * hook (or gradient caching) needs the scale as a step of the computation; a scale that is only cached is
-     * computed beside it, so caching does not change the run's numbers.
-     */
+    /** LayerNorm with its hook points {@code <prefix>.hook_scale} and {@code <prefix>.hook_normalized}. */
     private Tensor norm(String prefix, Tensor x, Tensor weight, Tensor bias) {
-        String scaleName = prefix + ".hook_scale", normName = prefix + ".hook_normalized";
-        Tensor y;
-        if (run.hooked(scaleName)) {
-            Tensor centered = x.sub(x.mean(-1, true));
-            Tensor scale = run.point(scaleName, centered.square().mean(-1, true).add(c.lnEps()).sqrt());
-            y = centered.div(scale);
-            if (weight != null) y = y.mul(weight);
-            if (bias != null) y = y.add(bias);
-        } else {
-            y = x.layerNorm(weight, bias, c.lnEps());
-            if (run.caches(scaleName)) {
-                try (var off = Autograd.noGrad()) {
-                    run.point(scaleName, x.detach().var(-1, true, 0).add(c.lnEps()).sqrt());
-                }
-            }
-        }
-        return run.point(normName, y);
+        return run.layerNorm(prefix, x, weight, bias, c.lnEps());
     }
 }

@@ -1,5 +1,6 @@
 package dev.loupe.transformer.hooks;
 
+import dev.loupe.tensor.Autograd;
 import dev.loupe.tensor.Tensor;
 import java.util.Arrays;
 import java.util.List;
@@ -65,6 +66,37 @@ public final class HookRun {
             return cur == g ? null : cur;
         });
         return x;
+    }
+
+    /**
+     * TransformerLens's LayerNorm over the last dim as hook points {@code <prefix>.hook_scale} (√(var + ε), the last
+     * dim kept as 1) and {@code <prefix>.hook_normalized} (after the affine map, when {@code weight}/{@code bias} are
+     * given). Uses the fused kernel unless a hook (or gradient caching) needs the scale as a step of the computation;
+     * a scale that is only cached is computed beside it, so caching never changes a run's numbers.
+     *
+     * @param x      [..., d]
+     * @param weight [d] or null
+     * @param bias   [d] or null
+     * @return [..., d]
+     */
+    public Tensor layerNorm(String prefix, Tensor x, Tensor weight, Tensor bias, float eps) {
+        String scaleName = prefix + ".hook_scale", normName = prefix + ".hook_normalized";
+        Tensor y;
+        if (hooked(scaleName)) {
+            Tensor centered = x.sub(x.mean(-1, true));
+            Tensor scale = point(scaleName, centered.square().mean(-1, true).add(eps).sqrt());
+            y = centered.div(scale);
+            if (weight != null) y = y.mul(weight);
+            if (bias != null) y = y.add(bias);
+        } else {
+            y = x.layerNorm(weight, bias, eps);
+            if (caches(scaleName)) {
+                try (var off = Autograd.noGrad()) {
+                    point(scaleName, x.detach().var(-1, true, 0).add(eps).sqrt());
+                }
+            }
+        }
+        return point(normName, y);
     }
 
     private static int[] identity(int rank) {
