@@ -2,7 +2,9 @@ package dev.loupe.transformer.tokenizer;
 
 /**
  * The character classes of BERT's basic tokenizer, as Hugging Face's Rust {@code BertNormalizer} and
- * {@code BertPreTokenizer} define them. All take a code point.
+ * {@code BertPreTokenizer} define them. All take a code point. Punctuation, nonspacing marks and control characters
+ * follow Unicode 8.0 ({@link Unicode8}), as the Rust library's tables do; whitespace and case follow the JDK's Unicode,
+ * as Rust's standard library does.
  */
 final class BertChars {
     private BertChars() {}
@@ -19,31 +21,21 @@ final class BertChars {
     }
 
     /**
-     * Characters the normalizer deletes as "control": the general categories Cc, Cf, Co and Cn (unassigned), except tab,
-     * line feed and carriage return, which count as whitespace. Lone surrogates (Cs) are deleted as well: Rust strings
-     * cannot hold them, so they reach the Rust tokenizer as U+FFFD, which is deleted too.
+     * Characters the normalizer deletes as "control": the Unicode 8.0 categories Cc, Cf and Co, except tab, line feed
+     * and carriage return, which count as whitespace. Unassigned code points are kept (and end up as [UNK]).
      */
     static boolean isControl(int c) {
         if (c == '\t' || c == '\n' || c == '\r') return false;
-        return switch (Character.getType(c)) {
-            case Character.CONTROL, Character.FORMAT, Character.PRIVATE_USE, Character.UNASSIGNED,
-                    Character.SURROGATE -> true;
-            default -> false;
-        };
+        return Unicode8.isControlFormatOrPrivate(c);
     }
 
     /**
      * BERT's punctuation: every ASCII character that is neither a letter, digit, space nor control (so {@code $},
-     * {@code +}, {@code ^}, {@code `} count although Unicode files them as symbols), plus the Unicode P* categories.
+     * {@code +}, {@code ^}, {@code `} count although Unicode files them as symbols), plus the Unicode 8.0 P* categories.
      */
     static boolean isPunctuation(int c) {
-        if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126)) return true;
-        return switch (Character.getType(c)) {
-            case Character.CONNECTOR_PUNCTUATION, Character.DASH_PUNCTUATION, Character.START_PUNCTUATION,
-                    Character.END_PUNCTUATION, Character.INITIAL_QUOTE_PUNCTUATION,
-                    Character.FINAL_QUOTE_PUNCTUATION, Character.OTHER_PUNCTUATION -> true;
-            default -> false;
-        };
+        if (c < 128) return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+        return Unicode8.isPunctuation(c);
     }
 
     /**
@@ -57,8 +49,8 @@ final class BertChars {
                 || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
     }
 
-    /** Nonspacing marks (Mn): what accent stripping drops after canonical decomposition. */
+    /** Unicode 8.0 nonspacing marks (Mn): what accent stripping drops after canonical decomposition. */
     static boolean isNonspacingMark(int c) {
-        return Character.getType(c) == Character.NON_SPACING_MARK;
+        return c >= 0x300 && Unicode8.isNonspacingMark(c);
     }
 }
