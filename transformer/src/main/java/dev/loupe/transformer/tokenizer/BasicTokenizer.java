@@ -23,6 +23,27 @@ record BasicTokenizer(boolean cleanText, boolean handleChineseChars, boolean str
         void word(int start, int end);
     }
 
+    /**
+     * {@code text} with each lone surrogate (a UTF-16 half with no partner) replaced by U+FFFD. Rust strings cannot
+     * hold them, and the Java binding of Hugging Face's library hands them over as U+FFFD, which text cleaning then
+     * deletes.
+     */
+    static String replaceLoneSurrogates(String text) {
+        StringBuilder sb = null;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            boolean lone = Character.isSurrogate(c) && !(Character.isHighSurrogate(c) && i + 1 < text.length()
+                    && Character.isLowSurrogate(text.charAt(i + 1)));
+            if (lone && sb == null) sb = new StringBuilder(text.length()).append(text, 0, i);
+            if (sb != null) sb.append(lone ? '\uFFFD' : c);
+            if (!lone && Character.isHighSurrogate(c)) {
+                i++;
+                if (sb != null) sb.append(text.charAt(i));
+            }
+        }
+        return sb == null ? text : sb.toString();
+    }
+
     /** The normalized text; the identity when every option is off. */
     String normalize(String text) {
         String s = text;

@@ -204,7 +204,8 @@ public final class WordPieceTokenizer {
     }
 
     /** The ids of {@code text} with no special tokens added: added tokens, then normalized words as WordPiece. */
-    private IntList tokenize(String text) {
+    private IntList tokenize(String input) {
+        String text = BasicTokenizer.replaceLoneSurrogates(input);
         IntList out = new IntList(text.length() / 3 + 4);
         int pos = 0;
         while (true) {
