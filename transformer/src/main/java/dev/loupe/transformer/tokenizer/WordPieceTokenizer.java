@@ -47,6 +47,8 @@ public final class WordPieceTokenizer {
     private final AddedTokens rawAdded;
     private final AddedTokens normalizedAdded;
     private final Set<Integer> specialIds;
+    /** Normalized added tokens' ids → their normalized text, which encodings show as the token (as Hugging Face). */
+    private final Map<Integer, String> normalizedText;
     private final List<TemplatePiece> single;
     private final List<TemplatePiece> pair;
     private final String prefix;
@@ -78,10 +80,13 @@ public final class WordPieceTokenizer {
         List<AddedTokens.Token> raw = new ArrayList<>();
         List<AddedTokens.Token> normalized = new ArrayList<>();
         Set<Integer> special = new HashSet<>();
+        Map<Integer, String> normalizedText = new HashMap<>();
         for (AddedTokens.Token t : spec.added()) {
             if (t.special()) special.add(t.id());
             if (t.normalized()) {
-                normalized.add(new AddedTokens.Token(basic.normalize(t.content()), t.id(), t.special(), true));
+                String text = basic.normalize(t.content());
+                normalized.add(new AddedTokens.Token(text, t.id(), t.special(), true));
+                normalizedText.put(t.id(), text);
             } else {
                 raw.add(t);
             }
@@ -89,6 +94,7 @@ public final class WordPieceTokenizer {
         this.rawAdded = new AddedTokens(raw);
         this.normalizedAdded = new AddedTokens(normalized);
         this.specialIds = Set.copyOf(special);
+        this.normalizedText = Map.copyOf(normalizedText);
         this.single = List.copyOf(spec.single());
         this.pair = List.copyOf(spec.pair());
         for (List<TemplatePiece> template : List.of(single, pair)) {
@@ -182,7 +188,10 @@ public final class WordPieceTokenizer {
         }
         int[] idArray = ids.toArray();
         String[] tokens = new String[idArray.length];
-        for (int i = 0; i < tokens.length; i++) tokens[i] = idToToken[idArray[i]];
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = normalizedText.isEmpty() ? idToToken[idArray[i]]
+                    : normalizedText.getOrDefault(idArray[i], idToToken[idArray[i]]);
+        }
         return new Encoding(idArray, types.toArray(), tokens);
     }
 

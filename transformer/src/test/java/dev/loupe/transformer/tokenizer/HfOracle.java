@@ -9,9 +9,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -39,6 +41,19 @@ final class HfOracle implements AutoCloseable {
         normalizer.put("strip_accents", stripAccents);
         normalizer.put("lowercase", lowercase);
         root.put("normalizer", normalizer);
+        return Json.write(root);
+    }
+
+    /** The file's JSON with {@code extra} appended to its added tokens (maps with id, content, special, normalized). */
+    static String withAddedTokens(String json, List<Map<String, Object>> extra) {
+        Map<String, Object> root = new LinkedHashMap<>(castMap(Json.parse(json)));
+        List<Object> added = new ArrayList<>((List<?>) root.get("added_tokens"));
+        for (Map<String, Object> t : extra) {
+            Map<String, Object> token = new LinkedHashMap<>(Map.of("single_word", false, "lstrip", false, "rstrip", false));
+            token.putAll(t);
+            added.add(token);
+        }
+        root.put("added_tokens", added);
         return Json.write(root);
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -129,6 +130,25 @@ class WordPieceParityTest {
             WordPieceTokenizer ours = WordPieceTokenizer.fromTokenizerJson(json);
             try (HfOracle hf = new HfOracle(json)) {
                 for (String text : texts) hf.assertSame(ours, text, null, 0);
+            }
+        }
+    }
+
+    @Test
+    void addedTokensMatchInRawOrNormalizedText() {
+        // A normalized token is looked for after lower-casing and accent stripping, a raw one as written.
+        String json = HfOracle.withAddedTokens(HfOracle.MINILM_JSON, List.of(
+                Map.of("id", 30522L, "content", "Foo Bär", "special", false, "normalized", true),
+                Map.of("id", 30523L, "content", "<Raw>", "special", false, "normalized", false),
+                Map.of("id", 30524L, "content", "<Raw>x", "special", true, "normalized", false)));
+        WordPieceTokenizer ours = WordPieceTokenizer.fromTokenizerJson(json);
+        List<String> texts = List.of("foo bar", "FOO BÄR!", "xfoo barx", "foo  bar", "<Raw>", "<raw>", "a<Raw>xb",
+                "<Raw><Raw>x", "[MASK]<Raw>foo bar[SEP]", "foo bär <Raw> FOO BAR");
+        try (HfOracle hf = new HfOracle(json)) {
+            for (String text : texts) {
+                hf.assertSame(ours, text, null, 0);
+                int[] ids = ours.encode(text).ids();
+                assertEquals(hf.decode(ids), ours.decode(ids), () -> "decode of " + text);
             }
         }
     }
