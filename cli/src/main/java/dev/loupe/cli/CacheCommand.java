@@ -41,6 +41,13 @@ final class CacheCommand implements Command {
                                     logit:ID          logit of token ID at the last position
                                     logit-diff:A,B    logit of A minus logit of B at the last position
               --prepend-bos       put <|endoftext|> before the prompt
+
+            BERT models (--model minilm | bge-small | a BERT folder | an .onnx file): the prompt is encoded as
+            [CLS] TEXT [SEP] (--tokens are used as given); besides the hook points (embed.*, blocks.L.*,
+            hook_pooled ...) the file holds "hidden" [1, pos, d_model], "embedding" [1, d_model] and, for a
+            masked-LM checkpoint, "logits" [1, pos, d_vocab]. --grad-of takes:
+                                    embedding-norm    L2 norm of hook_pooled (the embedding before normalising)
+                                    logit:ID          MLM logit of token ID at the one [MASK] (MLM checkpoints)
             """;
 
     @Override
@@ -56,17 +63,18 @@ final class CacheCommand implements Command {
         }
         Args a = Args.parse("cache", args, Set.of("--model", "--prompt", "--tokens", "--out", "--names", "--grad-of"),
                 Set.of("--prepend-bos"));
-        Path dir = ModelInputs.folder(a);
         Path out = Path.of(a.require("--out"));
         Path parent = out.toAbsolutePath().getParent();
         if (!Files.isDirectory(parent)) throw new IllegalArgumentException("--out: folder " + parent + " does not exist");
+        if (EncoderInputs.isEncoder(a.require("--model"))) return EncoderCache.run(a, out);
+        Path dir = ModelInputs.folder(a);
         Gpt2Tokenizer tok = ModelInputs.tokenizer(dir);
         try (Gpt2Model model = ModelInputs.model(dir)) {
             int[] ids = ModelInputs.promptIds(a, tok, model, true);
             Objective objective = a.has("--grad-of") ? Objective.parse(a.get("--grad-of"), ids, model) : null;
             Hooks.Builder hb = Hooks.builder();
             if (a.has("--names")) {
-                hb.cache(selector(a.get("--names"), model));
+                hb.cache(selector(a.get("--names"), model.hookPoints()));
             } else {
                 hb.cacheAll();
             }
@@ -80,23 +88,29 @@ final class CacheCommand implements Command {
             for (String name : cache.names()) tensors.put(name, cache.get(name));
             tensors.put("logits", o.logits().detach());
             for (String name : cache.names()) if (cache.hasGrad(name)) tensors.put("grad:" + name, cache.grad(name));
-            Map<String, String> meta = new LinkedHashMap<>();
-            meta.put("model", dir.toString());
-            meta.put("tokens", Json.write(ids));
-            if (objective != null) meta.put("grad_of", a.get("--grad-of"));
-            SafeTensors.write(out, tensors, meta);
-
-            Map<String, Object> summary = new LinkedHashMap<>();
-            summary.put("file", out.toString());
-            summary.put("count", tensors.size());
-            summary.put("bytes", Files.size(out));
-            System.out.println(Json.write(summary));
-            return 0;
+            return write(out, tensors, dir.toString(), ids, a.get("--grad-of"));
         }
     }
 
-    /** Hook points whose name contains a match of {@code regex}; at least one must. */
-    private static Predicate<String> selector(String regex, Gpt2Model model) {
+    /** Writes the file (metadata: model, tokens, grad_of when given) and prints {"file", "count", "bytes"}. */
+    static int write(Path out, Map<String, Tensor> tensors, String model, int[] ids, String gradOf)
+            throws IOException {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("model", model);
+        meta.put("tokens", Json.write(ids));
+        if (gradOf != null) meta.put("grad_of", gradOf);
+        SafeTensors.write(out, tensors, meta);
+
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("file", out.toString());
+        summary.put("count", tensors.size());
+        summary.put("bytes", Files.size(out));
+        System.out.println(Json.write(summary));
+        return 0;
+    }
+
+    /** Hook points whose name contains a match of {@code regex}; at least one of {@code points} must. */
+    static Predicate<String> selector(String regex, List<String> points) {
         Pattern p;
         try {
             p = Pattern.compile(regex);
@@ -104,9 +118,9 @@ final class CacheCommand implements Command {
             throw new IllegalArgumentException("--names: '" + regex + "' is not a valid regex: " + e.getDescription());
         }
         Predicate<String> match = n -> p.matcher(n).find();
-        if (model.hookPoints().stream().noneMatch(match)) {
+        if (points.stream().noneMatch(match)) {
             throw new IllegalArgumentException("--names '" + regex + "' matches no hook point (they look like "
-                    + model.hookPoints().get(2) + ")");
+                    + points.get(2) + ")");
         }
         return match;
     }
@@ -135,7 +149,7 @@ final class CacheCommand implements Command {
                     + spec + "'");
         }
 
-        private static int id(String spec, String text, int vocab) {
+        static int id(String spec, String text, int vocab) {
             int id;
             try {
                 id = Integer.parseInt(text.strip());

@@ -16,6 +16,8 @@ public final class Main {
         m.put("generate", new GenerateCommand());
         m.put("logits", new LogitsCommand());
         m.put("cache", new CacheCommand());
+        m.put("embed", new EmbedCommand());
+        m.put("fill-mask", new FillMaskCommand());
         return m;
     }
 

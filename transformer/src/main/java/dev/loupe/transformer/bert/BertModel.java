@@ -5,10 +5,13 @@ import dev.loupe.transformer.hooks.ActivationCache;
 import dev.loupe.transformer.hooks.HookNames;
 import dev.loupe.transformer.hooks.HookRun;
 import dev.loupe.transformer.hooks.Hooks;
+import dev.loupe.weights.AtomicFiles;
 import dev.loupe.weights.Checkpoint;
 import dev.loupe.weights.Checkpoints;
 import dev.loupe.weights.HfConfig;
+import dev.loupe.weights.SafeTensors;
 import dev.loupe.weights.WeightFileException;
+import dev.loupe.weights.json.Json;
 import dev.loupe.weights.onnx.OnnxModel;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -160,6 +164,18 @@ public final class BertModel {
         }
         BertOnnx.Loaded l = BertOnnx.load(OnnxModel.read(bytes, Path.of(b.onnxResource())), null);
         return new BertModel(l.config(), l.weights(), b.pooling());
+    }
+
+    /**
+     * Writes this model as a Hugging Face {@code BertForMaskedLM} folder ({@code config.json} + {@code
+     * model.safetensors}, names without {@code bert.}, a tied decoder left out) that {@link #load} reads back. The
+     * pooling is not written: the folder loads with mean pooling, unnormalised.
+     */
+    public void save(Path folder) throws IOException {
+        Files.createDirectories(folder);
+        // Hugging Face refuses safetensors files whose metadata lacks a known "format".
+        SafeTensors.write(folder.resolve("model.safetensors"), weights.named(), Map.of("format", "pt"));
+        AtomicFiles.writeString(folder.resolve("config.json"), Json.write(config.toHfConfig(), true) + "\n");
     }
 
     public BertConfig config() {

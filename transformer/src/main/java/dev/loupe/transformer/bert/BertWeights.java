@@ -1,5 +1,6 @@
 package dev.loupe.transformer.bert;
 
+import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -68,6 +69,31 @@ public record BertWeights(int nHeads, Tensor wordEmb, Tensor posEmb, Tensor type
         int d = wordEmb.size(1);
         if (nHeads < 1 || d % nHeads != 0) throw new IllegalArgumentException(nHeads + " heads do not divide d_model " + d);
         blocks = List.copyOf(blocks);
+    }
+
+    /**
+     * Random weights as Hugging Face's {@code BertPreTrainedModel._init_weights} draws them: every linear and embedding
+     * matrix from normal(0, 0.02), biases 0, LayerNorm weights 1 and biases 0; with a pooler and an MLM head whose
+     * decoder is tied to the word embedding. Seeded by {@code rng}, so a test can rebuild the same model.
+     */
+    public static BertWeights init(BertConfig c, Rng rng) {
+        int d = c.dModel(), m = c.dMlp();
+        Tensor word = normal(rng, c.dVocab(), d), pos = normal(rng, c.nCtx(), d), type = normal(rng, c.nTypes(), d);
+        List<Block> blocks = new ArrayList<>();
+        for (int l = 0; l < c.nLayers(); l++) {
+            blocks.add(new Block(normal(rng, d, d), Tensor.zeros(d), normal(rng, d, d), Tensor.zeros(d),
+                    normal(rng, d, d), Tensor.zeros(d), normal(rng, d, d), Tensor.zeros(d), Tensor.ones(d),
+                    Tensor.zeros(d), normal(rng, d, m), Tensor.zeros(m), normal(rng, m, d), Tensor.zeros(d),
+                    Tensor.ones(d), Tensor.zeros(d)));
+        }
+        Pooler pooler = new Pooler(normal(rng, d, d), Tensor.zeros(d));
+        MlmHead mlm = new MlmHead(normal(rng, d, d), Tensor.zeros(d), Tensor.ones(d), Tensor.zeros(d),
+                word.transpose(0, 1), Tensor.zeros(c.dVocab()));
+        return new BertWeights(c.nHeads(), word, pos, type, Tensor.ones(d), Tensor.zeros(d), blocks, pooler, mlm);
+    }
+
+    private static Tensor normal(Rng rng, int rows, int cols) {
+        return Tensor.randn(rng, rows, cols).mul(0.02f);
     }
 
     /** True when the MLM decoder is the word embedding's transpose (shares its storage). */
