@@ -2,9 +2,10 @@
 """Writes optimizer_fixture.json: a small fixed problem run through torch.optim.AdamW and torch.optim.SGD, the
 reference for dev.loupe.transformer.train.AdamWTest / SgdTest.
 
-Four parameters play the roles an optimizer meets in a transformer: a weight matrix "w" [4, 3], a bias "b" [3], an
-embedding "emb" [5, 3] and a LayerNorm weight "ln" [3]. Decay goes to "w" only (the embedding is 2-D but exempted
-by name, as the Java test's grouping does). Five steps, each with a fixed seeded gradient per parameter (and one step
+Five parameters play the roles an optimizer meets in a transformer: weight matrices "w" [4, 3] and "wide" [7, 9]
+(63 elements: several SIMD vectors and a ragged tail), a bias "b" [3], an embedding "emb" [5, 3] and a LayerNorm
+weight "ln" [3]. Decay goes to the two matrices only (the embedding is 2-D but exempted by name, as the Java test's
+grouping does). Five steps, each with a fixed seeded gradient per parameter (and one step
 where "b" has no gradient, which both optimizers must skip). Values are written as float32 numbers.
 
 Run: /usr/bin/python3 transformer/src/test/python/make_adamw_fixture.py   (torch 1.13)
@@ -15,8 +16,8 @@ import os
 import torch
 
 STEPS = 5
-SHAPES = {"w": [4, 3], "b": [3], "emb": [5, 3], "ln": [3]}
-DECAY = ["w"]
+SHAPES = {"w": [4, 3], "b": [3], "emb": [5, 3], "ln": [3], "wide": [7, 9]}
+DECAY = ["w", "wide"]
 SKIP = {2: "b"}  # step index -> parameter without a gradient on that step
 
 

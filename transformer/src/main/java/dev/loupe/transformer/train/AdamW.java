@@ -4,6 +4,8 @@ import dev.loupe.tensor.Parallel;
 import dev.loupe.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Adam with decoupled weight decay (Loshchilov and Hutter), step for step as {@code torch.optim.AdamW}: for each
@@ -21,6 +23,7 @@ import java.util.List;
 public final class AdamW implements Optimizer {
     /** Below this many elements a parameter is updated on the caller's thread. */
     private static final int GRAIN = 1 << 16;
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
     private final List<ParamGroup> groups;
     private final List<State> states = new ArrayList<>();
@@ -116,7 +119,19 @@ public final class AdamW implements Optimizer {
         float[] p = Params.array(s.param), g = Params.array(grad), m = s.m, v = s.v;
         int po = s.param.offset(), go = grad.offset();
         Parallel.forRange(n, GRAIN, (from, to) -> {
-            for (int i = from; i < to; i++) {
+            int i = from;
+            // One pass over p, g, m, v (memory-bound: 28 bytes per element), in SIMD lanes with a scalar tail.
+            for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
+                FloatVector gi = FloatVector.fromArray(S, g, go + i);
+                FloatVector mi = FloatVector.fromArray(S, m, i).mul(b1).add(gi.mul(c1));
+                FloatVector vi = FloatVector.fromArray(S, v, i).mul(b2).add(gi.mul(gi).mul(c2));
+                mi.intoArray(m, i);
+                vi.intoArray(v, i);
+                FloatVector denom = vi.sqrt().div(bc2Sqrt).add(e);
+                FloatVector pi = FloatVector.fromArray(S, p, po + i).mul(decay);
+                pi.sub(mi.div(denom).mul(stepSize)).intoArray(p, po + i);
+            }
+            for (; i < to; i++) {
                 float gi = g[go + i];
                 float mi = m[i] * b1 + gi * c1;
                 float vi = v[i] * b2 + gi * gi * c2;

@@ -73,14 +73,15 @@ public final class SGD implements Optimizer {
             float wd = decays.get(k), mu = (float) momentum, rate = (float) lr;
             boolean nest = nesterov;
             Parallel.forRange(param.numel(), GRAIN, (from, to) -> {
+                // Fused where PyTorch's add(x, alpha) fuses (its CPU kernel is an fma), so roundings match.
                 for (int i = from; i < to; i++) {
-                    float d = g[go + i] + wd * p[po + i];
+                    float d = Math.fma(wd, p[po + i], g[go + i]);
                     if (buf != null) {
                         float b = first ? d : mu * buf[i] + d;
                         buf[i] = b;
-                        d = nest ? d + mu * b : b;
+                        d = nest ? Math.fma(mu, b, d) : b;
                     }
-                    p[po + i] -= rate * d;
+                    p[po + i] = Math.fma(-rate, d, p[po + i]);
                 }
             });
         }

@@ -15,7 +15,7 @@ import java.util.Map;
 
 /**
  * The small problem of {@code src/test/python/make_adamw_fixture.py} and what torch's optimizers made of it
- * ({@code fixtures/optimizer_fixture.json}): four parameters, five steps of fixed gradients, "b" without a gradient
+ * ({@code fixtures/optimizer_fixture.json}): five parameters, five steps of fixed gradients, "b" without a gradient
  * on one step, and the parameters after every step.
  */
 final class OptimizerFixture {
