@@ -6,15 +6,16 @@ import java.util.List;
 final class BenchCommand implements Command {
     @Override
     public String summary() {
-        return "benchmarks printing JSON lines: gemm";
+        return "benchmarks printing JSON lines: gemm, gpt2";
     }
 
     @Override
     public int run(List<String> args) throws Exception {
-        if (args.isEmpty()) throw new IllegalArgumentException("usage: loupe bench gemm [--shapes M,K,N ...]");
+        if (args.isEmpty()) throw new IllegalArgumentException("usage: loupe bench gemm|gpt2 [...]");
         return switch (args.get(0)) {
             case "gemm" -> GemmBench.run(args.subList(1, args.size()));
-            default -> throw new IllegalArgumentException("unknown benchmark '" + args.get(0) + "' (known: gemm)");
+            case "gpt2" -> Gpt2Bench.run(args.subList(1, args.size()));
+            default -> throw new IllegalArgumentException("unknown benchmark '" + args.get(0) + "' (known: gemm, gpt2)");
         };
     }
 }

@@ -11,7 +11,9 @@ import dev.loupe.tensor.UnaryOp;
 
 /**
  * The built-in backend: float32 on the Java heap, SIMD through the Vector API, split over cores. Operands on other
- * CPU storages (memory-mapped files, bf16/f16) are read through a widening heap copy, so every op accepts them.
+ * CPU storages (memory-mapped files, bf16/f16) are read through a widening heap copy, so every op accepts them; the
+ * ops that meet whole weight matrices avoid copying them whole: matmul widens its right operand a column block at a
+ * time, indexSelect (embedding lookups) only the selected slices.
  */
 public final class CpuBackend implements Backend {
     @Override
@@ -70,8 +72,11 @@ public final class CpuBackend implements Backend {
     @Override
     public void matmul(Tensor a, Tensor b, Tensor out, boolean accumulate) {
         a = heap(a);
-        b = heap(b);
-        Gemm.batched(a, b, out, accumulate);
+        if (b.storage() instanceof FloatStorage) {
+            Gemm.batched(a, b, out, accumulate);
+        } else {
+            Gemm.batchedWidening(a, b, out, accumulate);
+        }
     }
 
     @Override
@@ -108,9 +113,16 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void indexSelect(Tensor a, int dim, Tensor index, Tensor out) {
-        a = heap(a);
         index = heap(index);
-        IndexKernels.indexSelect(a, dim, index, out);
+        if (a.storage() instanceof FloatStorage) {
+            IndexKernels.indexSelect(a, dim, index, out);
+            return;
+        }
+        // Mapped or half-precision: widen only the selected slices (an embedding lookup reads a few rows of a
+        // table that may be larger than the heap).
+        float[] ids = index.toFloatArray();
+        Tensor src = a.detach(), dst = out.detach();
+        for (int i = 0; i < ids.length; i++) ElementwiseKernels.copy(src.select(dim, (int) ids[i]), dst.select(dim, i));
     }
 
     @Override

@@ -5,6 +5,7 @@ import static dev.loupe.tensor.cpu.GemmKernel.MR;
 import static dev.loupe.tensor.cpu.GemmKernel.NR;
 import static dev.loupe.tensor.cpu.GemmKernel.S;
 
+import dev.loupe.tensor.FloatStorage;
 import dev.loupe.tensor.Parallel;
 import dev.loupe.tensor.Tensor;
 import java.util.Arrays;
@@ -81,6 +82,49 @@ public final class Gemm {
                         overBatch ? 1 : Parallel.threads());
             }
         });
+    }
+
+    /** Floats of B widened per block by {@link #batchedWidening}: 4 MiB, a few L2s' worth, never the whole matrix. */
+    private static final int WIDEN_BLOCK = 1 << 20;
+
+    /**
+     * As {@link #batched}, for {@code b} on a storage other than heap float32 (a memory-mapped weight file, bf16/f16):
+     * B is widened a block of columns at a time into one heap scratch of at most {@link #WIDEN_BLOCK} floats, in its
+     * own orientation (so a transposed B stays transposed and the same kernels run with the same arithmetic), and each
+     * block's product is written to its columns of {@code out}. Batch dims are taken one entry at a time.
+     */
+    static void batchedWidening(Tensor a, Tensor b, Tensor out, boolean accumulate) {
+        // Views taken here must not record gradients: the caller records the product as one op.
+        a = a.detach();
+        b = b.detach();
+        out = out.detach();
+        int r = out.rank();
+        if (r > 2) {
+            for (int i = 0; i < out.size(0); i++) {
+                batchedWidening(a.select(0, i), b.select(0, i), out.select(0, i), accumulate);
+            }
+            return;
+        }
+        int k = b.size(0), n = b.size(1);
+        if (n == 0) return;
+        int width = Math.max(NR, WIDEN_BLOCK / Math.max(1, k) / NR * NR);
+        width = Math.min(width, n);
+        boolean transposed = b.strides()[0] == 1 && k > 1;
+        FloatStorage scratch = new FloatStorage(Math.max(1, k * width));
+        for (int j0 = 0; j0 < n; j0 += width) {
+            int w = Math.min(width, n - j0);
+            Tensor block = b.narrow(1, j0, w), wide;
+            if (transposed) {
+                // Columns of B are rows of the stored matrix: copy them as rows, then view transposed again.
+                Tensor rows = Tensor.fromStorage(scratch, new int[] {w, k}, new int[] {k, 1}, 0);
+                ElementwiseKernels.copy(block.transpose(0, 1), rows);
+                wide = rows.transpose(0, 1);
+            } else {
+                wide = Tensor.fromStorage(scratch, new int[] {k, w}, new int[] {w, 1}, 0);
+                ElementwiseKernels.copy(block, wide);
+            }
+            batched(a, wide, out.narrow(1, j0, w), accumulate);
+        }
     }
 
     /** The start of an error message; built only on failure, since small products are called often. */

@@ -64,7 +64,10 @@ final class Gpt2Forward {
         Tensor resid = embed.add(pos);
         for (int l = 0; l < c.nLayers(); l++) resid = block(l, resid, masks);
         Tensor x = norm("ln_final", resid, w.lnFinalW(), w.lnFinalB());
-        Tensor logits = x.matmul(w.wU());
+        // Tied: transpose wte now rather than use the stored view, which was made before wte required a gradient and
+        // so would carry none of the unembedding's gradient back to wte.
+        Tensor wU = w.tied() ? w.wte().transpose(0, 1) : w.wU();
+        Tensor logits = x.matmul(wU);
         if (w.bU() != null) logits = logits.add(w.bU());
 
         if (cache != null) {

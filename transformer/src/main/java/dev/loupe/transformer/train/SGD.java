@@ -1,0 +1,94 @@
+package dev.loupe.transformer.train;
+
+import dev.loupe.tensor.Parallel;
+import dev.loupe.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Stochastic gradient descent with optional momentum (Nesterov or classical) and L2 weight decay, step for step as
+ * {@code torch.optim.SGD} with no dampening: for each parameter p with gradient g,
+ * <pre>
+ *   d ← g + wd · p
+ *   b ← d on the first step, else μ · b + d        (when μ &gt; 0)
+ *   d ← d + μ · b (Nesterov) or b (classical)      (when μ &gt; 0)
+ *   p ← p − lr · d
+ * </pre>
+ * The momentum buffer b is a float32 array per parameter. Not thread-safe.
+ */
+public final class SGD implements Optimizer {
+    private static final int GRAIN = 1 << 16;
+
+    private final List<Tensor> params = new ArrayList<>();
+    private final List<int[]> orders = new ArrayList<>();
+    private final List<Float> decays = new ArrayList<>();
+    private final List<float[]> buffers = new ArrayList<>();
+    private final double momentum;
+    private final boolean nesterov;
+    private double lr;
+
+    /**
+     * @throws IllegalArgumentException for lr &lt; 0, momentum outside [0, 1), Nesterov without momentum, or a
+     *                                  parameter that is not a dense heap leaf
+     */
+    public SGD(List<ParamGroup> groups, double lr, double momentum, boolean nesterov) {
+        if (!(momentum >= 0 && momentum < 1)) {
+            throw new IllegalArgumentException("momentum must be in [0, 1) but was " + momentum);
+        }
+        if (nesterov && momentum == 0) throw new IllegalArgumentException("Nesterov momentum needs momentum > 0");
+        setLr(lr);
+        this.momentum = momentum;
+        this.nesterov = nesterov;
+        for (int gi = 0; gi < groups.size(); gi++) {
+            List<Tensor> ps = groups.get(gi).params();
+            for (int i = 0; i < ps.size(); i++) {
+                Tensor p = ps.get(i);
+                if (params.stream().anyMatch(q -> q == p)) {
+                    throw new IllegalArgumentException("parameter " + i + " of group " + gi + " appears twice");
+                }
+                params.add(p);
+                orders.add(Params.check(p, gi, i));
+                decays.add((float) groups.get(gi).weightDecay());
+                buffers.add(null);
+            }
+        }
+    }
+
+    /** Sets the learning rate for the following steps. */
+    public void setLr(double lr) {
+        if (!(lr >= 0)) throw new IllegalArgumentException("lr must be >= 0 but was " + lr);
+        this.lr = lr;
+    }
+
+    @Override
+    public void step() {
+        for (int k = 0; k < params.size(); k++) {
+            Tensor param = params.get(k), grad = param.grad();
+            if (grad == null) continue;
+            grad = Params.inOrder(grad, orders.get(k));
+            boolean first = momentum > 0 && buffers.get(k) == null;
+            if (first) buffers.set(k, new float[param.numel()]);
+            float[] p = Params.array(param), g = Params.array(grad), buf = buffers.get(k);
+            int po = param.offset(), go = grad.offset();
+            float wd = decays.get(k), mu = (float) momentum, rate = (float) lr;
+            boolean nest = nesterov;
+            Parallel.forRange(param.numel(), GRAIN, (from, to) -> {
+                // Fused where PyTorch's add(x, alpha) fuses (its CPU kernel is an fma), so roundings match.
+                for (int i = from; i < to; i++) {
+                    float d = Math.fma(wd, p[po + i], g[go + i]);
+                    if (buf != null) {
+                        float b = first ? d : mu * buf[i] + d;
+                        buf[i] = b;
+                        d = nest ? Math.fma(mu, b, d) : b;
+                    }
+                    p[po + i] = Math.fma(-rate, d, p[po + i]);
+                }
+            });
+        }
+    }
+
+    @Override
+    public void zeroGrad() {
+        for (Tensor p : params) p.zeroGrad();
+    }
+}
