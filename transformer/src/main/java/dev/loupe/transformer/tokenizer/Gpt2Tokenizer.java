@@ -269,28 +269,4 @@ public final class Gpt2Tokenizer {
         return new LinkedHashMap<>(specials);
     }
 
-    /** Growable int array, so encoding does not box every id. */
-    private static final class IntList {
-        private int[] a;
-        private int n;
-
-        IntList(int capacity) {
-            a = new int[Math.max(4, capacity)];
-        }
-
-        void add(int v) {
-            if (n == a.length) a = Arrays.copyOf(a, n * 2);
-            a[n++] = v;
-        }
-
-        void addAll(int[] vs) {
-            if (n + vs.length > a.length) a = Arrays.copyOf(a, Math.max(n * 2, n + vs.length));
-            System.arraycopy(vs, 0, a, n, vs.length);
-            n += vs.length;
-        }
-
-        int[] toArray() {
-            return Arrays.copyOf(a, n);
-        }
-    }
 }

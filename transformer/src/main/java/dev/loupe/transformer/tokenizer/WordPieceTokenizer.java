@@ -336,38 +336,4 @@ public final class WordPieceTokenizer {
         return id;
     }
 
-    /** A growable int array. */
-    private static final class IntList {
-        private int[] a;
-        private int n;
-
-        IntList(int capacity) {
-            a = new int[Math.max(4, capacity)];
-        }
-
-        void add(int v) {
-            if (n == a.length) a = Arrays.copyOf(a, n * 2);
-            a[n++] = v;
-        }
-
-        int get(int i) {
-            return a[i];
-        }
-
-        int size() {
-            return n;
-        }
-
-        int capacity() {
-            return a.length;
-        }
-
-        void truncate(int size) {
-            n = size;
-        }
-
-        int[] toArray() {
-            return Arrays.copyOf(a, n);
-        }
-    }
 }
