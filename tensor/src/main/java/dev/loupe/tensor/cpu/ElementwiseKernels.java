@@ -126,12 +126,7 @@ final class ElementwiseKernels {
     private static void binaryRow(BinaryOp op, float[] x, int oa, int sa, float[] z, int ob, int sb,
                                   float[] y, int oc, int n) {
         switch (op) {
-            case ADD -> add(x, oa, sa, z, ob, sb, y, oc, n);
-            case SUB -> sub(x, oa, sa, z, ob, sb, y, oc, n);
-            case MUL -> mul(x, oa, sa, z, ob, sb, y, oc, n);
-            case DIV -> div(x, oa, sa, z, ob, sb, y, oc, n);
-            case MAX -> max(x, oa, sa, z, ob, sb, y, oc, n);
-            case MIN -> min(x, oa, sa, z, ob, sb, y, oc, n);
+            case ADD, SUB, MUL, DIV, MAX, MIN -> arithmetic(op, x, oa, sa, z, ob, sb, y, oc, n);
             case EQ -> eq(x, oa, sa, z, ob, sb, y, oc, n);
             case NE -> ne(x, oa, sa, z, ob, sb, y, oc, n);
             case LT -> lt(x, oa, sa, z, ob, sb, y, oc, n);
@@ -142,28 +137,29 @@ final class ElementwiseKernels {
         }
     }
 
-    private static void add(float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y, int oc, int n) {
-        map2(x, oa, sa, z, ob, sb, y, oc, n, FloatVector::add);
-    }
-
-    private static void sub(float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y, int oc, int n) {
-        map2(x, oa, sa, z, ob, sb, y, oc, n, FloatVector::sub);
-    }
-
-    private static void mul(float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y, int oc, int n) {
-        map2(x, oa, sa, z, ob, sb, y, oc, n, FloatVector::mul);
-    }
-
-    private static void div(float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y, int oc, int n) {
-        map2(x, oa, sa, z, ob, sb, y, oc, n, FloatVector::div);
-    }
-
-    private static void max(float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y, int oc, int n) {
-        map2(x, oa, sa, z, ob, sb, y, oc, n, FloatVector::max); // Math.max semantics: NaN wins, +0 > -0
-    }
-
-    private static void min(float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y, int oc, int n) {
-        map2(x, oa, sa, z, ob, sb, y, oc, n, FloatVector::min);
+    /**
+     * The arithmetic ops in one loop with the op chosen per vector by a switch on a loop-invariant value, not a
+     * lambda: a lambda passed to a shared loop makes its call site megamorphic once several ops run, C2 then leaves
+     * it out of line and every vector is boxed (the Vector API's slow Java fallback). max/min follow Math.max/min:
+     * NaN wins, +0 > -0.
+     */
+    private static void arithmetic(BinaryOp op, float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y,
+                                   int oc, int n) {
+        FloatVector ka = FloatVector.broadcast(S, x[oa]), kb = FloatVector.broadcast(S, z[ob]);
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector va = sa == 0 ? ka : FloatVector.fromArray(S, x, oa + i, m);
+            FloatVector vb = sb == 0 ? kb : FloatVector.fromArray(S, z, ob + i, m);
+            FloatVector r = switch (op) {
+                case ADD -> va.add(vb);
+                case SUB -> va.sub(vb);
+                case MUL -> va.mul(vb);
+                case DIV -> va.div(vb);
+                case MAX -> va.max(vb);
+                default -> va.min(vb);
+            };
+            r.intoArray(y, oc + i, m);
+        }
     }
 
     // Comparisons give 1 where they hold, else 0; with a NaN operand only NE holds, as in Java.
