@@ -139,8 +139,9 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
 
     /**
      * Every parameter tensor by its Hugging Face GPT-2 name ({@code wte.weight}, {@code h.0.attn.c_attn.weight} ...),
-     * in GPT-2's [in, out] layout, skipping nulls and a tied {@code lm_head}: what an optimizer updates and what
-     * {@link Gpt2Model#save} writes.
+     * in GPT-2's [in, out] layout, skipping nulls and a tied {@code lm_head}: what {@link Gpt2Model#save} writes.
+     * An untied {@code lm_head.weight} is a transposed view of {@link #wU()} ([d_vocab, d_model] as files store it),
+     * not the leaf itself: optimizers take {@link #leaves()}.
      */
     public Map<String, Tensor> named() {
         Map<String, Tensor> m = new LinkedHashMap<>();
