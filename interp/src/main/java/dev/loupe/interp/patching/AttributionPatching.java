@@ -111,6 +111,26 @@ public final class AttributionPatching {
     }
 
     /**
+     * Attention attribution: pattern ⊙ ∂metric/∂pattern on one run, for every layer — how much each query → key
+     * attention weight contributes to the metric, to first order.
+     *
+     * @param batch tokens [batch, pos]
+     * @return [layer, batch, head, query_pos, key_pos]
+     */
+    public static Tensor attention(Gpt2Model model, TokenBatch batch, Metric metric) {
+        Gpt2Model.Output out = model.run(batch, Hooks.builder().cache(n -> n.endsWith("attn.hook_pattern"))
+                .cacheGradients().build());
+        metric.apply(out.logits()).backward();
+        int layers = model.config().nLayers();
+        Tensor[] rows = new Tensor[layers];
+        for (int l = 0; l < layers; l++) {
+            String name = HookNames.attn(l, "hook_pattern");
+            rows[l] = out.cache().get(name).mul(out.cache().grad(name));
+        }
+        return Tensor.stack(0, rows);
+    }
+
+    /**
      * Estimated metric change of patching each MLP neuron (at every position).
      *
      * @return [layer, d_mlp]

@@ -99,4 +99,25 @@ class AttributionPatchingTest {
         assertThrows(IllegalArgumentException.class, () -> AttributionPatching.run(ATTN_ONLY,
                 TokenBatch.of(new int[] {1, 2}, new int[] {3, 4}), CLEAN, METRIC, n -> true, FROZEN));
     }
+
+    @Test
+    void attentionAttributionIsPatternTimesItsGradient() {
+        Gpt2Model m = model(false);
+        Tensor attr = AttributionPatching.attention(m, CLEAN, METRIC);             // [layer, batch, head, q, k]
+        assertArrayEquals(new int[] {LAYERS, 2, HEADS, 6, 6}, attr.shape());
+        // by hand: perturb one attention weight of layer 1 and take a central difference of the metric
+        String point = HookNames.attn(1, "hook_pattern");
+        Tensor pattern = m.run(CLEAN, Hooks.cacheAll()).cache().get(point);
+        double eps = 1e-2;
+        float[] plus = new float[2];
+        for (int s = 0; s < 2; s++) {
+            float delta = (float) (s == 0 ? eps : -eps);
+            Tensor bump = Tensor.zeros(pattern.shape());
+            bump.select(0, 1).select(0, 2).select(0, 4).select(0, 3).fill(delta);      // [b=1, h=2, q=4, k=3]
+            plus[s] = METRIC.apply(m.run(CLEAN, Hooks.builder().forward(point, ForwardHook.add(bump)).build())
+                    .logits()).item();
+        }
+        double grad = (plus[0] - plus[1]) / (2 * eps);
+        assertEquals(pattern.get(1, 2, 4, 3) * grad, attr.get(1, 1, 2, 4, 3), 1e-3 * Math.max(1, Math.abs(grad)));
+    }
 }
