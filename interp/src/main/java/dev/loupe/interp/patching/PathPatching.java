@@ -1,0 +1,252 @@
+package dev.loupe.interp.patching;
+
+import dev.loupe.tensor.Autograd;
+import dev.loupe.tensor.Tensor;
+import dev.loupe.transformer.TokenBatch;
+import dev.loupe.transformer.gpt2.Gpt2Model;
+import dev.loupe.transformer.hooks.ActivationCache;
+import dev.loupe.transformer.hooks.HookNames;
+import dev.loupe.transformer.hooks.Hooks;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Path patching (Wang et al. 2022, appendix B): how much of a metric flows along the direct paths from some senders
+ * (heads, MLPs) to some receivers (a head's query, key or value input, a head's output, the final residual stream).
+ *
+ * <ol>
+ *   <li>Cache the clean and the corrupted run.</li>
+ *   <li>Run clean with the senders' outputs taken from the corrupted run (or scaled, for the soft variant) and every
+ *       other head's output frozen to its clean value (and, with {@link Options#freezeMlps}, every MLP's); cache
+ *       the receivers.</li>
+ *   <li>Run clean with only the receivers patched to those values, and measure.</li>
+ * </ol>
+ * Per-head receiver inputs are the optional points {@code hook_q_input}, {@code hook_k_input}, {@code hook_v_input}.
+ */
+public final class PathPatching {
+    private PathPatching() {
+    }
+
+    /** A component whose output is changed. */
+    public sealed interface Sender {
+        /** One head's output (its {@code hook_z} slice). */
+        record Head(int layer, int head) implements Sender {
+        }
+
+        /** One layer's MLP output ({@code hook_mlp_out}). */
+        record Mlp(int layer) implements Sender {
+        }
+    }
+
+    /** Where the sender's change is read. */
+    public sealed interface Receiver {
+        /** A head's query ({@code 'q'}), key ({@code 'k'}) or value ({@code 'v'}) input. */
+        record HeadInput(int layer, int head, char which) implements Receiver {
+            public HeadInput {
+                if (which != 'q' && which != 'k' && which != 'v') {
+                    throw new IllegalArgumentException("which must be q, k or v, got " + which);
+                }
+            }
+
+            String point() {
+                return HookNames.block(layer, "hook_" + which + "_input");
+            }
+        }
+
+        /** A head's output ({@code hook_z} slice). */
+        record HeadOutput(int layer, int head) implements Receiver {
+        }
+
+        /** The final residual stream, read only by the unembedding. */
+        record FinalResidual() implements Receiver {
+        }
+    }
+
+    /** @param freezeMlps also freeze every MLP (not a sender) to its clean output in step 2 */
+    public record Options(boolean freezeMlps) {
+    }
+
+    /** The metric after patching the paths from {@code senders} (corrupted values) to {@code receivers}. */
+    public static float run(Gpt2Model model, TokenBatch clean, TokenBatch corrupted, List<Sender> senders,
+                            List<Receiver> receivers, Metric metric, Options options) {
+        checkPair(clean, corrupted);
+        ActivationCache cleanCache = cache(model, clean), corruptCache = cache(model, corrupted);
+        return threePass(model, clean, cleanCache, corruptCache, senders, receivers, metric, options);
+    }
+
+    /**
+     * The soft variant: senders' outputs multiplied by {@code alpha} (e.g. −1), no corrupted prompt.
+     */
+    public static float soft(Gpt2Model model, TokenBatch clean, List<Sender> senders, float alpha,
+                             List<Receiver> receivers, Metric metric, Options options) {
+        ActivationCache cleanCache = cache(model, clean);
+        ActivationCache scaled = new ActivationCache();
+        for (String name : cleanCache.names()) scaled.put(name, cleanCache.get(name).mul(alpha));
+        return threePass(model, clean, cleanCache, scaled, senders, receivers, metric, options);
+    }
+
+    /**
+     * Every single head as the sender, for a fixed set of receivers.
+     *
+     * @return [layer, head] metric values
+     */
+    public static Tensor sweepHeads(Gpt2Model model, TokenBatch clean, TokenBatch corrupted, List<Receiver> receivers,
+                                    Metric metric, Options options) {
+        checkPair(clean, corrupted);
+        ActivationCache cleanCache = cache(model, clean), corruptCache = cache(model, corrupted);
+        int layers = model.config().nLayers(), heads = model.config().nHeads();
+        float[] out = new float[layers * heads];
+        for (int l = 0; l < layers; l++) {
+            for (int h = 0; h < heads; h++) {
+                out[l * heads + h] = threePass(model, clean, cleanCache, corruptCache,
+                        List.of(new Sender.Head(l, h)), receivers, metric, options);
+            }
+        }
+        return Tensor.of(out, layers, heads);
+    }
+
+    /**
+     * Edge patching by residual linearity: at the receiver's input, subtract the sender's clean output and add its
+     * corrupted output (in residual-stream space), in one pass. Exact for the direct path.
+     *
+     * @param receiver a {@link Receiver.HeadInput} or {@link Receiver.FinalResidual}
+     */
+    public static float edge(Gpt2Model model, TokenBatch clean, TokenBatch corrupted, Sender sender, Receiver receiver,
+                             Metric metric) {
+        checkPair(clean, corrupted);
+        ActivationCache cleanCache = cache(model, clean), corruptCache = cache(model, corrupted);
+        Tensor delta = residualOutput(model, corruptCache, sender).sub(residualOutput(model, cleanCache, sender));
+        Hooks.Builder b = Hooks.builder();
+        switch (receiver) {
+            case Receiver.HeadInput r -> {
+                Tensor mask = headMask(model, r.head(), 4);                                // [1, 1, head, 1]
+                b.forward(r.point(), (act, n) -> act.add(delta.unsqueeze(2).mul(mask)));
+            }
+            case Receiver.FinalResidual r -> b.forward(HookNames.residPost(model.config().nLayers() - 1),
+                    (act, n) -> act.add(delta));
+            case Receiver.HeadOutput r -> throw new IllegalArgumentException("a head's output is not an input: edge "
+                    + "patching needs a HeadInput or FinalResidual receiver");
+        }
+        return measure(model, clean, b.build(), metric);
+    }
+
+    // ---------------------------------------------------------------- the three passes
+
+    private static float threePass(Gpt2Model model, TokenBatch clean, ActivationCache cleanCache,
+                                   ActivationCache senderCache, List<Sender> senders, List<Receiver> receivers,
+                                   Metric metric, Options options) {
+        int layers = model.config().nLayers(), heads = model.config().nHeads();
+        for (Sender s : senders) checkLayer(model, s instanceof Sender.Head h ? h.layer() : ((Sender.Mlp) s).layer());
+        // Step 2: senders from senderCache, other heads (not receivers' outputs) frozen clean; cache receivers.
+        Hooks.Builder step2 = Hooks.builder().cache(n -> receivers.stream().anyMatch(r -> pointOf(model, r).equals(n)));
+        for (int l = 0; l < layers; l++) {
+            float[] send = new float[heads], freeze = new float[heads];
+            for (int h = 0; h < heads; h++) {
+                boolean isSender = senders.contains(new Sender.Head(l, h));
+                boolean isReceiver = receivers.contains(new Receiver.HeadOutput(l, h));
+                send[h] = isSender ? 1 : 0;
+                freeze[h] = !isSender && !isReceiver ? 1 : 0;
+            }
+            Tensor sendMask = Tensor.of(send, 1, 1, heads, 1), freezeMask = Tensor.of(freeze, 1, 1, heads, 1);
+            Tensor keep = sendMask.add(freezeMask).neg().add(1);
+            String z = HookNames.attn(l, "hook_z");
+            Tensor zSend = senderCache.get(z), zClean = cleanCache.get(z);
+            step2.forward(z, (act, n) -> act.mul(keep).add(zSend.mul(sendMask)).add(zClean.mul(freezeMask)));
+            if (!model.config().attnOnly()) {
+                String mlp = HookNames.mlpOut(l);
+                if (senders.contains(new Sender.Mlp(l))) {
+                    Tensor v = senderCache.get(mlp);
+                    step2.forward(mlp, (act, n) -> v);
+                } else if (options.freezeMlps()) {
+                    Tensor v = cleanCache.get(mlp);
+                    step2.forward(mlp, (act, n) -> v);
+                }
+            }
+        }
+        ActivationCache received;
+        try (var off = Autograd.noGrad()) {
+            received = model.run(clean, step2.build()).cache();
+        }
+        // Step 3: only the receivers patched.
+        Hooks.Builder step3 = Hooks.builder();
+        for (Receiver r : receivers) {
+            String point = pointOf(model, r);
+            Tensor v = received.get(point);
+            switch (r) {
+                case Receiver.HeadInput in -> {
+                    Tensor mask = headMask(model, in.head(), 4);
+                    Tensor keep = mask.neg().add(1);
+                    step3.forward(point, (act, n) -> act.mul(keep).add(v.mul(mask)));
+                }
+                case Receiver.HeadOutput out -> {
+                    Tensor mask = headMask(model, out.head(), 4);
+                    Tensor keep = mask.neg().add(1);
+                    step3.forward(point, (act, n) -> act.mul(keep).add(v.mul(mask)));
+                }
+                case Receiver.FinalResidual f -> step3.forward(point, (act, n) -> v);
+            }
+        }
+        return measure(model, clean, step3.build(), metric);
+    }
+
+    private static String pointOf(Gpt2Model model, Receiver r) {
+        return switch (r) {
+            case Receiver.HeadInput in -> in.point();
+            case Receiver.HeadOutput out -> HookNames.attn(out.layer(), "hook_z");
+            case Receiver.FinalResidual f -> HookNames.residPost(model.config().nLayers() - 1);
+        };
+    }
+
+    /** The sender's contribution to the residual stream: z_h @ W_O[h] for a head, the MLP output for an MLP: [b, p, m]. */
+    private static Tensor residualOutput(Gpt2Model model, ActivationCache cache, Sender s) {
+        return switch (s) {
+            case Sender.Head h -> cache.get(HookNames.attn(h.layer(), "hook_z")).select(2, h.head())
+                    .matmul(model.weights().wO(h.layer()).select(0, h.head()).detach());
+            case Sender.Mlp m -> cache.get(HookNames.mlpOut(m.layer()));
+        };
+    }
+
+    /** 1 at {@code head} along dim 2 of a rank-{@code rank} tensor: [1, 1, head, 1...]. */
+    private static Tensor headMask(Gpt2Model model, int head, int rank) {
+        int heads = model.config().nHeads();
+        if (head < 0 || head >= heads) throw new IllegalArgumentException("head " + head + " outside 0.." + (heads - 1));
+        float[] m = new float[heads];
+        m[head] = 1;
+        int[] shape = new int[rank];
+        java.util.Arrays.fill(shape, 1);
+        shape[2] = heads;
+        return Tensor.of(m, shape);
+    }
+
+    private static ActivationCache cache(Gpt2Model model, TokenBatch batch) {
+        try (var off = Autograd.noGrad()) {
+            return model.run(batch, Hooks.cacheAll()).cache();
+        }
+    }
+
+    private static float measure(Gpt2Model model, TokenBatch batch, Hooks hooks, Metric metric) {
+        try (var off = Autograd.noGrad()) {
+            return metric.apply(model.run(batch, hooks).logits()).item();
+        }
+    }
+
+    private static void checkLayer(Gpt2Model model, int layer) {
+        if (layer < 0 || layer >= model.config().nLayers()) {
+            throw new IllegalArgumentException("layer " + layer + " outside 0.." + (model.config().nLayers() - 1));
+        }
+    }
+
+    private static void checkPair(TokenBatch clean, TokenBatch corrupted) {
+        if (clean.batch() != corrupted.batch() || clean.length() != corrupted.length()) {
+            throw new IllegalArgumentException("clean " + clean + " and corrupted " + corrupted + " prompts must have the "
+                    + "same batch size and length");
+        }
+    }
+
+    /** Receivers for every head's query, key and value input in {@code layer}: a sweep's usual receiver set. */
+    public static List<Receiver> allHeadInputs(int layer, int heads) {
+        List<Receiver> r = new ArrayList<>();
+        for (int h = 0; h < heads; h++) for (char c : new char[] {'q', 'k', 'v'}) r.add(new Receiver.HeadInput(layer, h, c));
+        return r;
+    }
+}
