@@ -219,18 +219,18 @@ class BertCommandsTest {
     @Test
     void bertUserErrorsAreOneLineWithExitCodeTwo() {
         String m = dir.toString(), out = tmp.resolve("e.safetensors").toString();
-        assertUsageError("has no masked-LM head", "fill-mask", "--model", "minilm", "--text", "a [MASK].");
-        assertUsageError("the text has no [MASK] token", "fill-mask", "--model", m, "--text", "no mask here");
-        assertUsageError("--grad-of for a BERT model expects embedding-norm or logit:ID", "cache", "--model", m,
+        CliRun.assertUsageError("has no masked-LM head", "fill-mask", "--model", "minilm", "--text", "a [MASK].");
+        CliRun.assertUsageError("the text has no [MASK] token", "fill-mask", "--model", m, "--text", "no mask here");
+        CliRun.assertUsageError("--grad-of for a BERT model expects embedding-norm or logit:ID", "cache", "--model", m,
                 "--prompt", "the cat", "--grad-of", "loss", "--out", out);
-        assertUsageError("needs exactly one, it has 0", "cache", "--model", m, "--prompt", "the cat",
+        CliRun.assertUsageError("needs exactly one, it has 0", "cache", "--model", m, "--prompt", "the cat",
                 "--grad-of", "logit:5", "--out", out);
-        assertUsageError("needs a masked-LM checkpoint", "cache", "--model", "minilm", "--prompt", "a [MASK]",
+        CliRun.assertUsageError("needs a masked-LM checkpoint", "cache", "--model", "minilm", "--prompt", "a [MASK]",
                 "--grad-of", "logit:5", "--out", out);
-        assertUsageError("--prepend-bos is for GPT-2", "tokenize", "--model", m, "--text", "x", "--prepend-bos");
-        assertUsageError("--text is required", "embed", "--model", m);
-        assertUsageError("is not a BERT encoder", "embed", "--model", tmp.toString(), "--text", "x");
-        assertUsageError("no tokenizer.json or vocab.txt", "embed", "--model", tokenizerless(), "--text", "x");
+        CliRun.assertUsageError("--prepend-bos is for GPT-2", "tokenize", "--model", m, "--text", "x", "--prepend-bos");
+        CliRun.assertUsageError("--text is required", "embed", "--model", m);
+        CliRun.assertUsageError("is not a BERT encoder", "embed", "--model", tmp.toString(), "--text", "x");
+        CliRun.assertUsageError("no tokenizer.json or vocab.txt", "embed", "--model", tokenizerless(), "--text", "x");
     }
 
     private static String tokenizerless() {
@@ -243,15 +243,6 @@ class BertCommandsTest {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static void assertUsageError(String message, String... args) {
-        CliRun r = CliRun.of(args);
-        assertEquals(2, r.code(), r.err());
-        assertEquals("", r.out());
-        String line = r.err().strip();
-        assertFalse(line.contains("\n"), line);
-        assertTrue(line.startsWith("loupe " + args[0] + ": ") && line.contains(message), line);
     }
 
     @Test

@@ -27,4 +27,15 @@ record CliRun(int code, String out, String err) {
         if (code != 0) throw new AssertionError("exit " + code + ": " + err);
         return out;
     }
+
+    /** Asserts that {@code args} fail as a usage error: exit code 2, nothing on stdout, one stderr line naming the command. */
+    static void assertUsageError(String message, String... args) {
+        CliRun r = CliRun.of(args);
+        org.junit.jupiter.api.Assertions.assertEquals(2, r.code(), r.err());
+        org.junit.jupiter.api.Assertions.assertEquals("", r.out());
+        String line = r.err().strip();
+        org.junit.jupiter.api.Assertions.assertFalse(line.contains("\n"), line);
+        org.junit.jupiter.api.Assertions.assertTrue(line.startsWith("loupe " + args[0] + ": ") && line.contains(message),
+                line);
+    }
 }

@@ -203,33 +203,24 @@ class ModelCommandsTest {
     @Test
     void userErrorsAreOneLineWithExitCodeTwo() {
         String m = dir.toString();
-        assertUsageError("model folder /no/such/dir does not exist",
+        CliRun.assertUsageError("model folder /no/such/dir does not exist",
                 "generate", "--model", "/no/such/dir", "--prompt", "x");
-        assertUsageError("unknown flag '--temp'", "generate", "--model", m, "--prompt", "x", "--temp", "1");
-        assertUsageError("--tokens expects comma-separated ids", "cache", "--model", m, "--tokens", "1,x",
+        CliRun.assertUsageError("unknown flag '--temp'", "generate", "--model", m, "--prompt", "x", "--temp", "1");
+        CliRun.assertUsageError("--tokens expects comma-separated ids", "cache", "--model", m, "--tokens", "1,x",
                 "--out", tmp.resolve("e.safetensors").toString());
-        assertUsageError("token id 60000 is outside the model's vocabulary", "logits", "--model", m, "--tokens",
+        CliRun.assertUsageError("token id 60000 is outside the model's vocabulary", "logits", "--model", m, "--tokens",
                 "1,60000");
-        assertUsageError("the prompt is 40 tokens but the model's context is 32", "logits", "--model", m, "--prompt",
+        CliRun.assertUsageError("the prompt is 40 tokens but the model's context is 32", "logits", "--model", m, "--prompt",
                 " a".repeat(40));
-        assertUsageError("exceeds the model's context of 32", "generate", "--model", m, "--prompt", " a".repeat(20),
+        CliRun.assertUsageError("exceeds the model's context of 32", "generate", "--model", m, "--prompt", " a".repeat(20),
                 "--max-new-tokens", "20");
-        assertUsageError("--grad-of expects loss, logit:ID or logit-diff:ID,ID", "cache", "--model", m, "--tokens",
+        CliRun.assertUsageError("--grad-of expects loss, logit:ID or logit-diff:ID,ID", "cache", "--model", m, "--tokens",
                 "1,2", "--grad-of", "los", "--out", tmp.resolve("e.safetensors").toString());
-        assertUsageError("--names 'nothing' matches no hook point", "cache", "--model", m, "--tokens", "1,2",
+        CliRun.assertUsageError("--names 'nothing' matches no hook point", "cache", "--model", m, "--tokens", "1,2",
                 "--names", "nothing", "--out", tmp.resolve("e.safetensors").toString());
-        assertUsageError("--max-new-tokens expects an integer", "generate", "--model", m, "--prompt", "x",
+        CliRun.assertUsageError("--max-new-tokens expects an integer", "generate", "--model", m, "--prompt", "x",
                 "--max-new-tokens", "many");
-        assertUsageError("cannot load a GPT-2 model from", "logits", "--model", tmp.toString(), "--tokens", "1");
-    }
-
-    private static void assertUsageError(String message, String... args) {
-        CliRun r = CliRun.of(args);
-        assertEquals(2, r.code(), r.err());
-        assertEquals("", r.out());
-        String line = r.err().strip();
-        assertFalse(line.contains("\n"), line);
-        assertTrue(line.startsWith("loupe " + args[0] + ": ") && line.contains(message), line);
+        CliRun.assertUsageError("cannot load a GPT-2 model from", "logits", "--model", tmp.toString(), "--tokens", "1");
     }
 
     @Test
