@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The training loop: schedule, clipping, that it learns the induction task, checkpoints and resuming. */
 class TrainerTest {
-    private static final RepeatedTokens TASK = new RepeatedTokens(0, 1, 12, 6, 16);
+    private static final RepeatedTokens TASK = new RepeatedTokens(0, 1, 12, 6, 6, 16);
     private static final Gpt2Config CONFIG = Gpt2Config.gpt2(2, 32, 4, 13, 13).attentionOnly();
 
     private static Gpt2Model fresh() {
@@ -52,7 +52,7 @@ class TrainerTest {
 
     /** Mean loss on the repeated half of a fixed batch: only in-context copying can bring it below ln(12). */
     private static double repeatedHalfLoss(Gpt2Model m) {
-        TrainingData.Batch b = new RepeatedTokens(0, 1, 12, 6, 64).batch(new Rng(999));
+        TrainingData.Batch b = new RepeatedTokens(0, 1, 12, 6, 6, 64).batch(new Rng(999));
         try (var off = Autograd.noGrad()) {
             Tensor logp = m.forward(b.inputs()).logSoftmax(-1); // [64, 12, 13]
             double sum = 0;
