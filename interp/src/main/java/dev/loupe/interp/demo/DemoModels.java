@@ -65,12 +65,22 @@ public final class DemoModels {
         return Path.of(System.getProperty("user.home"), ".cache", "loupe");
     }
 
+    /** Training steps of the induction model. */
+    public static int inductionSteps(boolean quick) {
+        return inductionTraining(quick).steps();
+    }
+
+    /** Training steps of the IOI model. */
+    public static int ioiSteps(boolean quick) {
+        return ioiTraining(quick).steps();
+    }
+
     static Gpt2Config inductionConfig() {
         return Gpt2Config.gpt2(2, 64, 4, 64, 41).attentionOnly();
     }
 
     static TrainConfig inductionTraining(boolean quick) {
-        TrainConfig full = new TrainConfig(5000, 200, 3e-3, 3e-4, 0.01, 1.0, 1);
+        TrainConfig full = new TrainConfig(3000, 200, 3e-3, 3e-4, 0.01, 1.0, 1);
         return quick ? full.withSteps(300, 30) : full;
     }
 
@@ -129,7 +139,14 @@ public final class DemoModels {
                     ((Number) m.get("steps")).intValue());
         }
         if (Files.exists(folder)) deleteTree(folder);
-        Gpt2Model model = new Gpt2Model(config, Gpt2Weights.init(config, new Rng(training.seed())));
+        Gpt2Weights w = Gpt2Weights.init(config, new Rng(training.seed()));
+        if (config.attnOnly()) {
+            // Untied unembedding, as TransformerLens's attn-only models have: with W_U = W_Eᵀ the copying circuit
+            // and the embedding share one matrix.
+            w = new Gpt2Weights(w.nHeads(), w.wte(), w.wpe(), w.blocks(), w.lnFinalW(), w.lnFinalB(),
+                    Tensor.randn(new Rng(training.seed() + 1), config.dModel(), config.dVocab()).mul(0.02f), null);
+        }
+        Gpt2Model model = new Gpt2Model(config, w);
         Trainer trainer = new Trainer(model, training, data);
         long t0 = System.nanoTime();
         trainer.run(training.steps(), progress);
