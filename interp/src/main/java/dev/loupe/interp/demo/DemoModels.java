@@ -30,7 +30,7 @@ import java.util.stream.Stream;
  */
 public final class DemoModels {
     /** Induction task: BOS = 0, random tokens 1..63, rows of BOS + a prefix + r + r with |r| in [8, 20]. */
-    public static final RepeatedTokens INDUCTION_TASK = new RepeatedTokens(0, 1, 63, 20, 8, 32);
+    public static final RepeatedTokens INDUCTION_TASK = new RepeatedTokens(0, 1, 63, 20, 8, 64);
     /** IOI rows: BOS + up to 40 tokens of one IOI sentence followed by filler sentences. */
     static final int IOI_LENGTH = 40, IOI_BATCH = 32;
     private static final String MARKER = "loupe_demo.json", VOCAB = "demo_vocab.json";
@@ -80,7 +80,7 @@ public final class DemoModels {
     }
 
     static TrainConfig inductionTraining(boolean quick) {
-        TrainConfig full = new TrainConfig(3000, 200, 3e-3, 3e-4, 0.01, 1.0, 1);
+        TrainConfig full = new TrainConfig(3000, 200, 1e-3, 1e-4, 0.01, 1.0, 1);
         return quick ? full.withSteps(300, 30) : full;
     }
 

@@ -18,7 +18,8 @@ import java.util.Map;
 
 /**
  * Trains a GPT-2-family model in place: each step draws a batch, runs forward and backward on the mean next-token
- * cross-entropy, clips the global gradient norm, sets the scheduled learning rate and takes one AdamW step.
+ * cross-entropy, clips the global gradient norm, (AdamW with betas (0.9, 0.95); matrices decay, biases and
+ * LayerNorm parameters do not), sets the scheduled learning rate and takes one AdamW step.
  *
  * <p>Checkpoints are Hugging Face GPT-2 folders ({@link Gpt2Model#save}) with the optimizer's moments beside them
  * ({@code optimizer.safetensors}: {@code m.<i>}, {@code v.<i>} in parameter order) and the step
@@ -49,7 +50,10 @@ public final class Trainer {
         this.config = config;
         this.data = data;
         model.weights().requireGrad();
-        this.optimizer = new AdamW(ParamGroup.split(model.weights().named(), ParamGroup.MATRICES, config.weightDecay()),
+        // From the leaves, not named(): an untied unembedding is named as a transposed view of its leaf.
+        List<Tensor> decayed = new ArrayList<>(), exempt = new ArrayList<>();
+        for (Tensor t : model.weights().leaves()) (t.rank() >= 2 ? decayed : exempt).add(t);
+        this.optimizer = new AdamW(List.of(new ParamGroup(decayed, config.weightDecay()), new ParamGroup(exempt, 0)),
                 config.lrAt(0), 0.9, 0.95, 1e-8);
     }
 
