@@ -40,7 +40,9 @@ public final class IoiCorpus {
             "When{A} and{B} were working at the{P},{S} gave it to");
     static final List<String> FILLERS = List.of(
             "{N} likes the{P}.", "The{O} is at the{P}.", "{N} went home.", "{N} has a{O}.",
-            "{N} was working at the{P}.", "It was a lot of fun.", "{N} found the{O}.");
+            "{N} was working at the{P}.", "It was a lot of fun.", "{N} found the{O}.",
+            // Names repeated outside the IOI structure, so that every name (held-out ones too) is copied somewhere.
+            "{N} met{M}, and{M} said hi to{N}.", "{N} and{M} went home, then{N} left.");
 
     /** One IOI prompt: its text, the IO and S names (with their leading space), and the template. */
     public record Prompt(String text, String io, String s, String template) {
@@ -71,7 +73,9 @@ public final class IoiCorpus {
     }
 
     static String filler(Rng rng) {
-        return FILLERS.get(rng.nextInt(FILLERS.size())).replace("{N}", NAMES.get(rng.nextInt(NAMES.size())))
+        int a = rng.nextInt(NAMES.size()), b = rng.nextInt(NAMES.size() - 1);
+        if (b >= a) b++;
+        return FILLERS.get(rng.nextInt(FILLERS.size())).replace("{N}", NAMES.get(a)).replace("{M}", NAMES.get(b))
                 .replace("{P}", PLACES.get(rng.nextInt(PLACES.size())))
                 .replace("{O}", OBJECTS.get(rng.nextInt(OBJECTS.size()))).stripLeading();
     }
