@@ -143,6 +143,47 @@ public final class AdamW implements Optimizer {
         });
     }
 
+    /**
+     * One parameter's optimizer state, for checkpoints: its step count and first and second moments in the
+     * parameter's storage order (null before its first step).
+     */
+    public record ParamState(int steps, float[] m, float[] v) {
+    }
+
+    /** The state of every parameter, in the order of {@link #groups()} and their parameters (copies). */
+    public List<ParamState> state() {
+        List<ParamState> out = new ArrayList<>();
+        for (State s : states) {
+            out.add(new ParamState(s.steps, s.m == null ? null : s.m.clone(), s.v == null ? null : s.v.clone()));
+        }
+        return out;
+    }
+
+    /**
+     * Restores a state saved by {@link #state()} from an optimizer over parameters of the same shapes, in the same
+     * order, so that training resumes where it stopped.
+     *
+     * @throws IllegalArgumentException for a different number of parameters or moments of the wrong size
+     */
+    public void loadState(List<ParamState> saved) {
+        if (saved.size() != states.size()) {
+            throw new IllegalArgumentException("state for " + saved.size() + " parameters but the optimizer has "
+                    + states.size());
+        }
+        for (int i = 0; i < saved.size(); i++) {
+            ParamState p = saved.get(i);
+            State s = states.get(i);
+            int n = s.param.numel();
+            if ((p.m() == null) != (p.v() == null) || (p.m() != null && (p.m().length != n || p.v().length != n))) {
+                throw new IllegalArgumentException("state of parameter " + i + " does not match its " + n
+                        + " elements");
+            }
+            s.steps = p.steps();
+            s.m = p.m() == null ? null : p.m().clone();
+            s.v = p.v() == null ? null : p.v().clone();
+        }
+    }
+
     @Override
     public void zeroGrad() {
         for (State s : states) s.param.zeroGrad();

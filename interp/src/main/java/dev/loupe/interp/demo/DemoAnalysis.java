@@ -1,0 +1,199 @@
+package dev.loupe.interp.demo;
+
+import dev.loupe.interp.cache.CacheAnalysis;
+import dev.loupe.interp.cache.LabeledStack;
+import dev.loupe.interp.detect.DetectionPatterns;
+import dev.loupe.interp.detect.HeadDetector;
+import dev.loupe.interp.patching.ActivationPatching;
+import dev.loupe.interp.patching.Metric;
+import dev.loupe.interp.patching.Metrics;
+import dev.loupe.tensor.Autograd;
+import dev.loupe.tensor.Rng;
+import dev.loupe.tensor.Tensor;
+import dev.loupe.transformer.TokenBatch;
+import dev.loupe.transformer.gpt2.Gpt2Model;
+import dev.loupe.transformer.hooks.ActivationCache;
+import dev.loupe.transformer.hooks.HookNames;
+import dev.loupe.transformer.hooks.Hooks;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The experiments of {@code loupe demo} on the two demo models, as plain JSON-ready maps (lists of numbers, strings,
+ * nested maps) whose keys name what a reader searches for ({@code induction_score}, {@code logit_diff_mean} ...).
+ */
+public final class DemoAnalysis {
+    private static final int TOP_HEADS = 2;
+
+    private DemoAnalysis() {
+    }
+
+    /**
+     * Head detection and in-context learning on repeated random tokens (BOS + 20 random tokens + the same 20).
+     * Keys: {@code prompt_tokens}, {@code induction_score}, {@code previous_token_score},
+     * {@code duplicate_token_score} ([layer][head]), {@code top_induction_head}, {@code top_induction_score},
+     * {@code loss_by_position}, {@code loss_first_half}, {@code loss_second_half}, {@code icl_drop},
+     * {@code top_heads_attention}.
+     */
+    public static Map<String, Object> induction(Gpt2Model model) {
+        int half = 20;
+        TokenBatch prompts = TokenBatch.of(DetectionPatterns.repeatedRandomTokens(new Rng(2024), 32, half, 0, 1, 63));
+        Tensor ind = HeadDetector.induction(model, prompts, 1);
+        Map<String, Object> out = new LinkedHashMap<>();
+        int[] first = prompts.row(0);
+        List<String> labels = new ArrayList<>();
+        for (int t : first) labels.add(t == 0 ? "BOS" : "t" + t);
+        out.put("prompt_tokens", labels);
+        out.put("induction_score", matrix(ind));
+        out.put("previous_token_score", matrix(HeadDetector.previousToken(model, prompts)));
+        out.put("duplicate_token_score", matrix(HeadDetector.duplicateToken(model, prompts)));
+        int[] best = argmax(ind);
+        out.put("top_induction_head", head(best[0], best[1]));
+        out.put("top_induction_score", ind.get(best[0], best[1]));
+
+        // Loss at each position (predicting the token at pos + 1), averaged over the prompts.
+        double[] loss = new double[2 * half];
+        try (var off = Autograd.noGrad()) {
+            Tensor logp = model.forward(prompts).logSoftmax(-1);
+            for (int r = 0; r < prompts.batch(); r++) {
+                for (int p = 0; p < 2 * half; p++) loss[p] -= logp.get(r, p, prompts.token(r, p + 1)) / prompts.batch();
+            }
+        }
+        double a = 0, b = 0;
+        for (int p = 0; p < half; p++) a += loss[p] / half;          // predicting the first copy: unpredictable
+        for (int p = half; p < 2 * half; p++) b += loss[p] / half;   // predicting the second copy
+        out.put("loss_by_position", toList(loss));
+        out.put("loss_first_half", a);
+        out.put("loss_second_half", b);
+        out.put("icl_drop", a - b);
+        out.put("top_heads_attention", topPatterns(model, TokenBatch.of(first), ind));
+        return out;
+    }
+
+    /**
+     * IOI: the mean logit difference on held-out names and templates, then patching and direct logit attribution on
+     * a batch of prompts from one held-out template, clean against S2-swapped corruptions ("..., Mary gave ..." for
+     * "..., John gave ...", which turns the answer around). Keys: {@code logit_diff_mean}, {@code logit_diff_prompts},
+     * {@code logit_diff_positive_fraction}, {@code clean_prompt}, {@code corrupted_prompt}, {@code prompt_tokens},
+     * {@code clean_logit_diff}, {@code corrupted_logit_diff}, {@code resid_pre_patching} ([layer][pos]),
+     * {@code head_output_patching}, {@code direct_logit_attribution} ([layer][head]), {@code top_heads_attention}.
+     */
+    public static Map<String, Object> ioi(DemoModels.IoiModel m) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        List<IoiCorpus.Prompt> heldOut = IoiCorpus.heldOut(new Rng(7), 200);
+        float[] diffs = DemoModels.ioiLogitDiffs(m, heldOut);
+        double mean = 0, positive = 0;
+        for (float d : diffs) {
+            mean += d / diffs.length;
+            if (d > 0) positive += 1.0 / diffs.length;
+        }
+        out.put("logit_diff_mean", mean);
+        out.put("logit_diff_prompts", diffs.length);
+        out.put("logit_diff_positive_fraction", positive);
+
+        // One template, so every prompt has the same length; corrupted = S2 replaced by IO.
+        List<int[]> clean = new ArrayList<>(), corrupt = new ArrayList<>();
+        int n = 8;
+        int[] io = new int[n], s = new int[n];
+        String cleanText = null, corruptText = null;
+        Rng rng = new Rng(11);
+        String template = IoiCorpus.HELD_OUT_TEMPLATES.get(0);
+        for (int i = 0; i < n; i++) {
+            IoiCorpus.Prompt p = IoiCorpus.prompt(rng, template, IoiCorpus.NAMES.subList(IoiCorpus.NAMES.size()
+                    - IoiCorpus.HELD_OUT_NAMES, IoiCorpus.NAMES.size()));
+            int cut = p.text().lastIndexOf(p.s());
+            String c = p.text().substring(0, cut) + p.io() + p.text().substring(cut + p.s().length());
+            clean.add(m.encode(p.text()));
+            corrupt.add(m.encode(c));
+            io[i] = m.encode(p.io())[1];
+            s[i] = m.encode(p.s())[1];
+            if (i == 0) {
+                cleanText = p.text();
+                corruptText = c;
+            }
+        }
+        TokenBatch cleanBatch = TokenBatch.of(clean.toArray(int[][]::new));
+        TokenBatch corruptBatch = TokenBatch.of(corrupt.toArray(int[][]::new));
+        Metric metric = Metrics.logitDiff(io, s);
+        Gpt2Model model = m.model();
+        ActivationCache cleanCache;
+        try (var off = Autograd.noGrad()) {
+            cleanCache = model.run(cleanBatch, Hooks.cacheAll()).cache();
+        }
+        out.put("clean_prompt", cleanText);
+        out.put("corrupted_prompt", corruptText);
+        List<String> toks = new ArrayList<>();
+        for (int id : clean.get(0)) toks.add(id == 0 ? "BOS" : m.token(id));
+        out.put("prompt_tokens", toks);
+        out.put("clean_logit_diff", ActivationPatching.baseline(model, cleanBatch, metric));
+        out.put("corrupted_logit_diff", ActivationPatching.baseline(model, corruptBatch, metric));
+        out.put("resid_pre_patching", matrix(ActivationPatching.streamByPosition(model, corruptBatch, cleanCache,
+                ActivationPatching.Stream.RESID_PRE, metric)));
+        out.put("head_output_patching", matrix(ActivationPatching.heads(model, corruptBatch, cleanCache,
+                ActivationPatching.HeadPoint.OUTPUT, metric)));
+
+        // Direct logit attribution of each head at the last position, through the final LayerNorm's cached scale.
+        CacheAnalysis ca = new CacheAnalysis(model, cleanCache);
+        int layers = model.config().nLayers(), heads = model.config().nHeads();
+        LabeledStack st = ca.stackHeadResults(layers, true);
+        Tensor attrs = ca.logitAttrs(st, io, s); // [component, batch, pos]
+        Tensor dla = attrs.select(2, cleanBatch.length() - 1).mean(new int[] {1}, false).reshape(layers, heads);
+        out.put("direct_logit_attribution", matrix(dla));
+        out.put("top_heads_attention", topPatterns(model, TokenBatch.of(clean.get(0)), dla));
+        return out;
+    }
+
+    /** The patterns [q][k] on {@code prompt} of the {@link #TOP_HEADS} heads with the highest {@code scores}. */
+    private static List<Map<String, Object>> topPatterns(Gpt2Model model, TokenBatch prompt, Tensor scores) {
+        ActivationCache cache;
+        try (var off = Autograd.noGrad()) {
+            cache = model.run(prompt, Hooks.builder().cache(".*hook_pattern").build()).cache();
+        }
+        float[] flat = scores.contiguous().toFloatArray();
+        int heads = scores.size(1);
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < flat.length; i++) order.add(i);
+        order.sort((x, y) -> Float.compare(flat[y], flat[x]));
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int k = 0; k < Math.min(TOP_HEADS, order.size()); k++) {
+            int l = order.get(k) / heads, h = order.get(k) % heads;
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("head", head(l, h));
+            e.put("score", flat[order.get(k)]);
+            e.put("pattern", matrix(cache.get(HookNames.attn(l, "hook_pattern")).select(0, 0).select(0, h)));
+            out.add(e);
+        }
+        return out;
+    }
+
+    private static String head(int l, int h) {
+        return "L" + l + "H" + h;
+    }
+
+    private static int[] argmax(Tensor m) {
+        int[] best = {0, 0};
+        for (int i = 0; i < m.size(0); i++) {
+            for (int j = 0; j < m.size(1); j++) if (m.get(i, j) > m.get(best[0], best[1])) best = new int[] {i, j};
+        }
+        return best;
+    }
+
+    /** A [r, c] tensor as a list of rows. */
+    static List<List<Double>> matrix(Tensor t) {
+        List<List<Double>> rows = new ArrayList<>();
+        for (int i = 0; i < t.size(0); i++) {
+            List<Double> row = new ArrayList<>();
+            for (int j = 0; j < t.size(1); j++) row.add((double) t.get(i, j));
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    private static List<Double> toList(double[] x) {
+        List<Double> l = new ArrayList<>();
+        for (double v : x) l.add(v);
+        return l;
+    }
+}
