@@ -142,27 +142,20 @@ final class NNKernels {
         });
     }
 
-    /** Σ exp(x[i] - shift); also stores each exp(x[i] - shift) to y when y is non-null. */
+    /**
+     * Σ exp(x[i] - shift); also stores each exp(x[i] - shift) to y when y is non-null. One masked loop with a single
+     * call of the exp: with three (an unrolled body and a tail) C2 ran out of inlining budget, left the exp out of
+     * line and boxed its vectors.
+     */
     private static float expSumShifted(float[] x, int xo, int n, float shift, float[] y, int yo) {
-        FloatVector s0 = FloatVector.zero(F), s1 = s0;
-        int i = 0;
-        for (; i + 2 * L <= n; i += 2 * L) {
-            FloatVector e0 = VectorMath.exp(FloatVector.fromArray(F, x, xo + i).sub(shift));
-            FloatVector e1 = VectorMath.exp(FloatVector.fromArray(F, x, xo + i + L).sub(shift));
-            if (y != null) {
-                e0.intoArray(y, yo + i);
-                e1.intoArray(y, yo + i + L);
-            }
-            s0 = s0.add(e0);
-            s1 = s1.add(e1);
-        }
-        for (; i < n; i += L) {
+        FloatVector s = FloatVector.zero(F);
+        for (int i = 0; i < n; i += L) {
             VectorMask<Float> m = F.indexInRange(i, n);
             FloatVector e = VectorMath.exp(FloatVector.fromArray(F, x, xo + i, m).sub(shift));
             if (y != null) e.intoArray(y, yo + i, m);
-            s0 = s0.add(e, m);
+            s = s.add(e, m);
         }
-        return s0.add(s1).reduceLanes(VectorOperators.ADD);
+        return s.reduceLanes(VectorOperators.ADD);
     }
 
     /** y[i] = (x[i] - c1) - c2 over n elements. */
@@ -193,11 +186,7 @@ final class NNKernels {
                 int i = 0;
                 if (log) {
                     float s = rowSum(gy, gr, d);
-                    for (; i < F.loopBound(d); i += L) {
-                        FloatVector e = VectorMath.exp(FloatVector.fromArray(F, y, yr + i));
-                        e.mul(-s).add(FloatVector.fromArray(F, gy, gr + i)).intoArray(gx, xr + i);
-                    }
-                    if (i < d) { // masked tail: the same exp as the body, wherever an element sits in the row
+                    for (; i < d; i += L) { // masked throughout: one exp call site (see expSumShifted)
                         VectorMask<Float> m = F.indexInRange(i, d);
                         FloatVector e = VectorMath.exp(FloatVector.fromArray(F, y, yr + i, m));
                         e.mul(-s).add(FloatVector.fromArray(F, gy, gr + i, m)).intoArray(gx, xr + i, m);

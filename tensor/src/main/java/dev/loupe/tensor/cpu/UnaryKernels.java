@@ -10,132 +10,149 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Unary maps over one row of {@code n} contiguous floats, {@code y[oy + i] = op(x[ox + i])}, in SIMD.
  *
- * <p>Every op has its own small method so that each is compiled on its own with {@link #map} and its vector
- * function inlined (vectors never cross a call that C2 might leave out of line, which would box them). The tail of
- * a row runs through the same function, so an element's result never depends on its position.
+ * <p>No loop here takes its function as a lambda: a loop shared by several lambdas is compiled once with a
+ * megamorphic call site, C2 leaves the function out of line and boxes every vector (the Vector API's slow Java
+ * fallback). The cheap ops share one loop with a switch on the op; each transcendental op has its own loop, and
+ * the exact GELU runs as two passes over a chunk so that neither loop outgrows C2's inlining budget. Every loop is
+ * masked throughout (one copy of the body; masked loads and stores cost next to nothing with AVX-512), so the tail
+ * runs the same code and an element's result never depends on its position.
  */
 final class UnaryKernels {
     private static final int L = S.length();
+    /** Elements per chunk of the two-pass GELU: its scratch stays in L1. */
+    private static final int GELU_CHUNK = 512;
 
     private UnaryKernels() {
     }
 
-    /** A function of whole vectors; implementations must be small enough for C2 to inline. */
-    @FunctionalInterface
-    interface VectorFn {
-        FloatVector apply(FloatVector v);
-    }
-
-    /** {@code y[oy + i] = op(x[ox + i])} for i in [0, n). */
+    /** {@code y[oy + i] = op(x[ox + i])} for i in [0, n); {@code y} may be {@code x} at the same offset. */
     static void row(UnaryOp op, float[] x, int ox, float[] y, int oy, int n, float p0, float p1) {
         switch (op) {
-            case NEG -> neg(x, ox, y, oy, n);
             case EXP -> exp(x, ox, y, oy, n);
             case LOG -> log(x, ox, y, oy, n);
-            case SQRT -> sqrt(x, ox, y, oy, n);
-            case RSQRT -> rsqrt(x, ox, y, oy, n);
             case TANH -> tanh(x, ox, y, oy, n);
-            case RELU -> relu(x, ox, y, oy, n);
             case SIGMOID -> sigmoid(x, ox, y, oy, n);
-            case ABS -> abs(x, ox, y, oy, n);
-            case SQUARE -> square(x, ox, y, oy, n);
-            case RECIPROCAL -> reciprocal(x, ox, y, oy, n);
-            case SIGN -> sign(x, ox, y, oy, n);
-            case GELU_ERF -> geluErf(x, ox, y, oy, n);
+            case GELU_ERF -> geluErf(x, ox, y, oy, n, false);
+            case GELU_ERF_GRAD -> geluErf(x, ox, y, oy, n, true);
             case GELU_TANH -> geluTanh(x, ox, y, oy, n);
-            case GELU_ERF_GRAD -> geluErfGrad(x, ox, y, oy, n);
             case GELU_TANH_GRAD -> geluTanhGrad(x, ox, y, oy, n);
-            case ADD_SCALAR -> addScalar(x, ox, y, oy, n, p0);
-            case MUL_SCALAR -> mulScalar(x, ox, y, oy, n, p0);
             case POW_SCALAR -> powScalar(x, ox, y, oy, n, p0);
-            case CLAMP -> clamp(x, ox, y, oy, n, p0, p1);
+            default -> cheap(op, x, ox, y, oy, n, p0, p1);
         }
     }
 
     /**
-     * The loop every op shares, masked throughout: one call site of {@code f} (a second, for an unmasked tail
-     * variant, doubles the inlined code and pushes the larger functions past C2's node budget, which boxes).
-     * Masked loads and stores cost next to nothing with AVX-512.
+     * The ops of a few instructions each, in one loop with the op chosen by a switch on a loop-invariant value.
+     * {@code POW_SCALAR} here means the cube (see {@link #powScalar}).
      */
-    static void map(float[] x, int ox, float[] y, int oy, int n, VectorFn f) {
+    private static void cheap(UnaryOp op, float[] x, int ox, float[] y, int oy, int n, float p0, float p1) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
         for (int i = 0; i < n; i += L) {
             VectorMask<Float> m = S.indexInRange(i, n);
-            f.apply(FloatVector.fromArray(S, x, ox + i, m)).intoArray(y, oy + i, m);
+            FloatVector v = FloatVector.fromArray(S, x, ox + i, m);
+            FloatVector r = switch (op) {
+                case NEG -> v.neg();
+                case SQRT -> v.sqrt();
+                case RSQRT -> one.div(v.sqrt());
+                // x > 0 ? x : 0, so NaN maps to 0 as in Scalar.
+                case RELU -> FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f));
+                case ABS -> v.abs();
+                case SQUARE -> v.mul(v);
+                case RECIPROCAL -> one.div(v);
+                // ±1 for non-zero x; ±0 and NaN pass through, as Math.signum.
+                case SIGN -> v.blend(1f, v.compare(VectorOperators.GT, 0f)).blend(-1f, v.lt(0f));
+                case ADD_SCALAR -> v.add(p0);
+                case MUL_SCALAR -> v.mul(p0);
+                case CLAMP -> v.max(p0).min(p1);
+                case POW_SCALAR -> v.mul(v).mul(v);
+                default -> throw new AssertionError(op + " is not a cheap op");
+            };
+            r.intoArray(y, oy + i, m);
         }
     }
 
-    private static void neg(float[] x, int ox, float[] y, int oy, int n) {
-        map(x, ox, y, oy, n, FloatVector::neg);
-    }
-
     private static void exp(float[] x, int ox, float[] y, int oy, int n) {
-        map(x, ox, y, oy, n, VectorMath::exp);
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.exp(FloatVector.fromArray(S, x, ox + i, m)).intoArray(y, oy + i, m);
+        }
     }
 
     private static void log(float[] x, int ox, float[] y, int oy, int n) {
-        map(x, ox, y, oy, n, VectorMath::log);
-    }
-
-    private static void sqrt(float[] x, int ox, float[] y, int oy, int n) {
-        map(x, ox, y, oy, n, FloatVector::sqrt);
-    }
-
-    private static void rsqrt(float[] x, int ox, float[] y, int oy, int n) {
-        map(x, ox, y, oy, n, v -> FloatVector.broadcast(S, 1f).div(v.sqrt()));
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.log(FloatVector.fromArray(S, x, ox + i, m)).intoArray(y, oy + i, m);
+        }
     }
 
     private static void tanh(float[] x, int ox, float[] y, int oy, int n) {
-        map(x, ox, y, oy, n, VectorMath::tanh);
-    }
-
-    private static void relu(float[] x, int ox, float[] y, int oy, int n) {
-        // x > 0 ? x : 0, so NaN maps to 0 as in Scalar.
-        map(x, ox, y, oy, n, v -> FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f)));
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.tanh(FloatVector.fromArray(S, x, ox + i, m)).intoArray(y, oy + i, m);
+        }
     }
 
     private static void sigmoid(float[] x, int ox, float[] y, int oy, int n) {
-        map(x, ox, y, oy, n, VectorMath::sigmoid);
-    }
-
-    private static void abs(float[] x, int ox, float[] y, int oy, int n) {
-        map(x, ox, y, oy, n, FloatVector::abs);
-    }
-
-    private static void square(float[] x, int ox, float[] y, int oy, int n) {
-        map(x, ox, y, oy, n, v -> v.mul(v));
-    }
-
-    private static void reciprocal(float[] x, int ox, float[] y, int oy, int n) {
-        map(x, ox, y, oy, n, v -> FloatVector.broadcast(S, 1f).div(v));
-    }
-
-    private static void sign(float[] x, int ox, float[] y, int oy, int n) {
-        // ±1 for non-zero x; ±0 and NaN pass through, as Math.signum.
-        map(x, ox, y, oy, n, v -> v.blend(1f, v.compare(VectorOperators.GT, 0f)).blend(-1f, v.lt(0f)));
-    }
-
-    private static void geluErf(float[] x, int ox, float[] y, int oy, int n) {
-        map(x, ox, y, oy, n, VectorMath::geluErf);
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.sigmoid(FloatVector.fromArray(S, x, ox + i, m)).intoArray(y, oy + i, m);
+        }
     }
 
     private static void geluTanh(float[] x, int ox, float[] y, int oy, int n) {
-        map(x, ox, y, oy, n, VectorMath::geluTanh);
-    }
-
-    private static void geluErfGrad(float[] x, int ox, float[] y, int oy, int n) {
-        map(x, ox, y, oy, n, VectorMath::geluErfGrad);
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.geluTanh(FloatVector.fromArray(S, x, ox + i, m)).intoArray(y, oy + i, m);
+        }
     }
 
     private static void geluTanhGrad(float[] x, int ox, float[] y, int oy, int n) {
-        map(x, ox, y, oy, n, VectorMath::geluTanhGrad);
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.geluTanhGrad(FloatVector.fromArray(S, x, ox + i, m)).intoArray(y, oy + i, m);
+        }
     }
 
-    private static void addScalar(float[] x, int ox, float[] y, int oy, int n, float p0) {
-        map(x, ox, y, oy, n, v -> v.add(p0));
+    /**
+     * x·Φ(x), or its derivative Φ(x) + x·φ(x) when {@code grad}, chunk by chunk in two passes: e^(-x²/2) into a
+     * scratch row, then the erfcx polynomial and the combination. (In one loop, C2 reaches its node budget while
+     * inlining and leaves the exp out of line, which boxes every vector and is ten times slower.)
+     */
+    private static void geluErf(float[] x, int ox, float[] y, int oy, int n, boolean grad) {
+        float[] g = new float[Math.min(n, GELU_CHUNK)];
+        for (int c = 0; c < n; c += GELU_CHUNK) {
+            int len = Math.min(GELU_CHUNK, n - c);
+            gaussian(x, ox + c, g, len);
+            if (grad) {
+                geluErfGradPass(x, ox + c, g, y, oy + c, len);
+            } else {
+                geluErfPass(x, ox + c, g, y, oy + c, len);
+            }
+        }
     }
 
-    private static void mulScalar(float[] x, int ox, float[] y, int oy, int n, float p0) {
-        map(x, ox, y, oy, n, v -> v.mul(p0));
+    /** g[i] = e^(-x²/2) for the first pass of {@link #geluErf}. */
+    private static void gaussian(float[] x, int ox, float[] g, int n) {
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            VectorMath.expHalfSquareNeg(FloatVector.fromArray(S, x, ox + i, m)).intoArray(g, i, m);
+        }
+    }
+
+    private static void geluErfPass(float[] x, int ox, float[] g, float[] y, int oy, int n) {
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector v = FloatVector.fromArray(S, x, ox + i, m);
+            VectorMath.geluErf(v, FloatVector.fromArray(S, g, i, m)).intoArray(y, oy + i, m);
+        }
+    }
+
+    private static void geluErfGradPass(float[] x, int ox, float[] g, float[] y, int oy, int n) {
+        for (int i = 0; i < n; i += L) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector v = FloatVector.fromArray(S, x, ox + i, m);
+            VectorMath.geluErfGrad(v, FloatVector.fromArray(S, g, i, m)).intoArray(y, oy + i, m);
+        }
     }
 
     /** Exponents 1, 2, 3 and -1 in SIMD (each within 1 ulp of Math.pow); any other through Math.pow. */
@@ -143,17 +160,13 @@ final class UnaryKernels {
         if (p0 == 1f) {
             System.arraycopy(x, ox, y, oy, n);
         } else if (p0 == 2f) {
-            square(x, ox, y, oy, n);
+            cheap(UnaryOp.SQUARE, x, ox, y, oy, n, 0f, 0f);
         } else if (p0 == 3f) {
-            map(x, ox, y, oy, n, v -> v.mul(v).mul(v));
+            cheap(UnaryOp.POW_SCALAR, x, ox, y, oy, n, 0f, 0f);
         } else if (p0 == -1f) {
-            reciprocal(x, ox, y, oy, n);
+            cheap(UnaryOp.RECIPROCAL, x, ox, y, oy, n, 0f, 0f);
         } else {
             for (int i = 0; i < n; i++) y[oy + i] = (float) Math.pow(x[ox + i], p0);
         }
-    }
-
-    private static void clamp(float[] x, int ox, float[] y, int oy, int n, float lo, float hi) {
-        map(x, ox, y, oy, n, v -> v.max(lo).min(hi));
     }
 }

@@ -159,29 +159,30 @@ final class VectorMath {
         return x2.fma(GELU_CUBIC, 1f).mul(x).mul(SQRT_2_OVER_PI);
     }
 
-    /** x·Φ(x), Φ the standard normal CDF. */
-    static FloatVector geluErf(FloatVector x) {
-        return x.mul(normalCdf(x));
+    /** x·Φ(x), Φ the standard normal CDF; {@code gauss} is {@link #expHalfSquareNeg} of x. */
+    static FloatVector geluErf(FloatVector x, FloatVector gauss) {
+        return x.mul(normalCdf(x, gauss));
     }
 
-    /** d/dx of {@link #geluErf}: Φ(x) + x·φ(x). */
-    static FloatVector geluErfGrad(FloatVector x) {
-        return x.mul(INV_SQRT_2PI).mul(expHalfSquareNeg(x)).add(normalCdf(x));
+    /** d/dx of {@link #geluErf}: Φ(x) + x·φ(x); {@code gauss} is {@link #expHalfSquareNeg} of x. */
+    static FloatVector geluErfGrad(FloatVector x, FloatVector gauss) {
+        return x.mul(INV_SQRT_2PI).mul(gauss).add(normalCdf(x, gauss));
     }
 
     /**
      * Φ(x) = ½·erfc(-x/√2), from one branch-free formula: with z = |x|/√2, erfc(z) = e^(-z²)·erfcx(z), erfcx from
-     * the polynomial fit; Φ(x) is ½·erfc(z) for x &lt;= 0 and 1 - ½·erfc(z) above. (A Taylor branch for small z
-     * beside it doubled the code, and C2 then gave up inlining and boxed the vectors.)
+     * the polynomial fit and e^(-z²) = e^(-x²/2) given as {@code gauss}; Φ(x) is ½·erfc(z) for x &lt;= 0 and
+     * 1 - ½·erfc(z) above. (A Taylor branch for small z beside it doubled the code, and C2 then gave up inlining and
+     * boxed the vectors.)
      */
-    static FloatVector normalCdf(FloatVector x) {
-        FloatVector halfErfc = erfcx(x.abs().mul(SQRT_HALF)).mul(expHalfSquareNeg(x)).mul(0.5f);
+    private static FloatVector normalCdf(FloatVector x, FloatVector gauss) {
+        FloatVector halfErfc = erfcx(x.abs().mul(SQRT_HALF)).mul(gauss).mul(0.5f);
         FloatVector upper = FloatVector.broadcast(S, 1f).sub(halfErfc);
         return halfErfc.blend(upper, x.compare(VectorOperators.GT, 0f)).blend(x, x.test(VectorOperators.IS_NAN));
     }
 
     /** e^(-x²/2) with x² split into a rounded part and its exact error, so large |x| lose no relative accuracy. */
-    private static FloatVector expHalfSquareNeg(FloatVector x) {
+    static FloatVector expHalfSquareNeg(FloatVector x) {
         x = x.max(-20f).min(20f); // e^-200 is 0 in float; keeps inf·inf - inf (NaN) out of the error term
         FloatVector hi = x.mul(x);
         FloatVector lo = x.fma(x, hi.neg());
