@@ -1,0 +1,198 @@
+package dev.loupe.interp.patching;
+
+import dev.loupe.interp.patching.ActivationPatching.HeadPoint;
+import dev.loupe.interp.patching.ActivationPatching.Stream;
+import dev.loupe.tensor.Autograd;
+import dev.loupe.tensor.Tensor;
+import dev.loupe.transformer.TokenBatch;
+import dev.loupe.transformer.gpt2.Gpt2Model;
+import dev.loupe.transformer.gpt2.KvCache;
+import dev.loupe.transformer.hooks.ActivationCache;
+import dev.loupe.transformer.hooks.HookNames;
+import dev.loupe.transformer.hooks.Hooks;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The sweeps of {@link ActivationPatching}, with the same arguments and results, computed only where a patch can
+ * change anything. In a causal model a patch in block L at position P leaves every block below L and every position
+ * before P as the target run had them, so a patch is one set of rows that {@linkplain Gpt2Model#resume joins} the
+ * stack at block L, with the target's own {@code hook_resid_pre} for positions ≥ P and the target's cached keys and
+ * values for positions &lt; P; a forward hook at the patched point writes the source activation. All patches that
+ * start at one position run as one pass, each entering at its own block, so a block computes only for the patches
+ * at or below it.
+ *
+ * <p>Requires a batch without padding (clean and corrupted prompts of one token length). When the metric
+ * {@linkplain Metric#readsLastPositionOnly reads only the last position}, only that position is unembedded; otherwise
+ * each patch's logits are the target's for positions &lt; P joined to the recomputed ones.
+ */
+public final class IncrementalPatching {
+    /** Upper bound on rows × new positions per pass, which bounds the memory of one pass. */
+    private static final int MAX_ROW_POSITIONS = 8192;
+
+    private IncrementalPatching() {
+    }
+
+    /**
+     * Patches {@code stream} at each (layer, position) in turn; as {@link ActivationPatching#streamByPosition}.
+     *
+     * @param target tokens [batch, pos] without padding
+     * @param source the source run's cache, holding {@code stream}'s points for a batch shaped as {@code target}
+     * @return [layer, pos] metric values
+     */
+    public static Tensor streamByPosition(Gpt2Model model, TokenBatch target, ActivationCache source, Stream stream,
+                                          Metric metric) {
+        int layers = model.config().nLayers(), len = target.length();
+        List<Patch> patches = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            Tensor src = ActivationPatching.sourceAt(source, HookNames.block(l, stream.point), target);
+            for (int p = 0; p < len; p++) patches.add(new Patch(l, p, HookNames.block(l, stream.point), -1, false, src));
+        }
+        return Tensor.of(sweep(model, target, patches, metric), layers, len);
+    }
+
+    /**
+     * Patches one head's {@code point} at every position, for each (layer, head); as {@link ActivationPatching#heads}.
+     *
+     * @return [layer, head] metric values
+     */
+    public static Tensor heads(Gpt2Model model, TokenBatch target, ActivationCache source, HeadPoint point,
+                               Metric metric) {
+        int layers = model.config().nLayers(), heads = model.config().nHeads();
+        List<Patch> patches = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            String name = HookNames.attn(l, point.point);
+            Tensor src = ActivationPatching.sourceAt(source, name, target);
+            for (int h = 0; h < heads; h++) patches.add(new Patch(l, 0, name, h, true, src));
+        }
+        return Tensor.of(sweep(model, target, patches, metric), layers, heads);
+    }
+
+    /**
+     * Patches one head's {@code point} at one position (a query position for patterns), for each
+     * (layer, head, position); as {@link ActivationPatching#headsByPosition}.
+     *
+     * @return [layer, head, pos] metric values
+     */
+    public static Tensor headsByPosition(Gpt2Model model, TokenBatch target, ActivationCache source, HeadPoint point,
+                                         Metric metric) {
+        int layers = model.config().nLayers(), heads = model.config().nHeads(), len = target.length();
+        List<Patch> patches = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            String name = HookNames.attn(l, point.point);
+            Tensor src = ActivationPatching.sourceAt(source, name, target);
+            for (int h = 0; h < heads; h++) {
+                for (int p = 0; p < len; p++) patches.add(new Patch(l, p, name, h, false, src));
+            }
+        }
+        return Tensor.of(sweep(model, target, patches, metric), layers, heads, len);
+    }
+
+    /**
+     * One patch: the source's {@code point} (in block {@code layer}) written at position {@code pos}, or at every
+     * position when {@code allPositions} (then pos = 0); only head {@code head}'s slice unless head = -1.
+     *
+     * @param source the source activation, [batch, pos, ...] or [batch, head, pos, pos] for patterns
+     */
+    private record Patch(int layer, int pos, String point, int head, boolean allPositions, Tensor source) {
+        boolean pattern() {
+            return point.endsWith("hook_pattern");
+        }
+    }
+
+    /** The metric of every patch, in the order given. */
+    private static float[] sweep(Gpt2Model model, TokenBatch target, List<Patch> patches, Metric metric) {
+        if (target.padded()) {
+            throw new IllegalArgumentException("incremental patching needs a batch without padding, got " + target);
+        }
+        int layers = model.config().nLayers();
+        float[] out = new float[patches.size()];
+        try (var off = Autograd.noGrad()) {
+            Gpt2Model.Output base = model.run(target, Hooks.builder()
+                    .cache(n -> n.endsWith("hook_resid_pre") || n.endsWith("attn.hook_k") || n.endsWith("attn.hook_v"))
+                    .build());
+            // Patches grouped by start position; within a group, by layer (the order rows join the stack).
+            for (int p = 0; p < target.length(); p++) {
+                List<Integer> group = new ArrayList<>();
+                for (int l = 0; l < layers; l++) {
+                    for (int i = 0; i < patches.size(); i++) {
+                        if (patches.get(i).pos() == p && patches.get(i).layer() == l) group.add(i);
+                    }
+                }
+                int perPass = Math.max(1, MAX_ROW_POSITIONS / (target.batch() * (target.length() - p)));
+                for (int s = 0; s < group.size(); s += perPass) {
+                    List<Integer> chunk = group.subList(s, Math.min(group.size(), s + perPass));
+                    run(model, target, base, patches, chunk, p, metric, out);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** One resumed pass for patches {@code chunk} (sorted by layer), all starting at position {@code p}. */
+    private static void run(Gpt2Model model, TokenBatch target, Gpt2Model.Output base, List<Patch> patches,
+                            List<Integer> chunk, int p, Metric metric, float[] out) {
+        int b = target.batch(), len = target.length(), n = chunk.size(), layers = model.config().nLayers();
+        List<Gpt2Model.Entry> entries = new ArrayList<>();
+        Map<String, List<Integer>> byPoint = new LinkedHashMap<>(); // point → chunk indices
+        int firstLayer = patches.get(chunk.get(0)).layer();
+        for (int j = 0; j < n; j++) {
+            Patch patch = patches.get(chunk.get(j));
+            Tensor resid = base.cache().get(HookNames.residPre(patch.layer())).narrow(1, p, len - p);
+            entries.add(new Gpt2Model.Entry(patch.layer(), resid));
+            byPoint.computeIfAbsent(patch.point(), k -> new ArrayList<>()).add(j);
+        }
+        Hooks.Builder hooks = Hooks.builder();
+        byPoint.forEach((point, js) -> hooks.forward(point, (act, name) -> {
+            Tensor copy = Tensor.zeros(act.shape());
+            copy.copyFrom(act);
+            for (int j : js) write(copy, patches.get(chunk.get(j)), j * b, b); // patch j owns rows [j·b, j·b + b)
+            return copy;
+        }));
+        KvCache cache = null;
+        if (p > 0) {
+            List<Tensor> keys = new ArrayList<>(), values = new ArrayList<>();
+            for (int l = 0; l < layers; l++) {
+                keys.add(l < firstLayer ? null : repeat(base.cache().get(HookNames.attn(l, "hook_k")), p, n));
+                values.add(l < firstLayer ? null : repeat(base.cache().get(HookNames.attn(l, "hook_v")), p, n));
+            }
+            cache = KvCache.of(keys, values);
+        }
+        boolean lastOnly = metric.readsLastPositionOnly();
+        Tensor logits = model.resume(TokenBatch.of(new int[n * b][len - p]), hooks.build(), cache, entries, lastOnly)
+                .logits();
+        for (int j = 0; j < n; j++) {
+            Tensor mine = logits.narrow(0, j * b, b);
+            if (!lastOnly && p > 0) mine = Tensor.cat(1, base.logits().narrow(1, 0, p), mine);
+            out[chunk.get(j)] = metric.apply(mine).item();
+        }
+    }
+
+    /** keys [batch, pos, head, d_head] → their first p positions, once per patch: [n · batch, p, head, d_head]. */
+    private static Tensor repeat(Tensor kv, int p, int n) {
+        Tensor past = kv.narrow(1, 0, p);
+        if (kv.size(0) == 1) return past.expand(n, p, kv.size(2), kv.size(3)); // shared, no copy
+        Tensor[] copies = new Tensor[n];
+        Arrays.fill(copies, past);
+        return Tensor.cat(0, copies);
+    }
+
+    /** Writes the patch's source values into rows [row, row + b) of {@code act}; new position 0 is the patch's. */
+    private static void write(Tensor act, Patch patch, int row, int b) {
+        Tensor dst = act.narrow(0, row, b), src = patch.source();
+        int posAxis = patch.pattern() ? 2 : 1;
+        if (patch.head() >= 0) {
+            int headAxis = patch.pattern() ? 1 : 2;
+            dst = dst.narrow(headAxis, patch.head(), 1);
+            src = src.narrow(headAxis, patch.head(), 1);
+        }
+        if (patch.allPositions()) {
+            dst.copyFrom(src);
+        } else {
+            dst.narrow(posAxis, 0, 1).copyFrom(src.narrow(posAxis, patch.pos(), 1));
+        }
+    }
+}
