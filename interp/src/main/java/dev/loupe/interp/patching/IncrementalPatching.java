@@ -12,9 +12,11 @@ import dev.loupe.transformer.hooks.HookNames;
 import dev.loupe.transformer.hooks.Hooks;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The sweeps of {@link ActivationPatching}, with the same arguments and results, computed only where a patch can
@@ -23,7 +25,9 @@ import java.util.Map;
  * stack at block L, with the target's own {@code hook_resid_pre} for positions ≥ P and the target's cached keys and
  * values for positions &lt; P; a forward hook at the patched point writes the source activation. All patches that
  * start at one position run as one pass, each entering at its own block, so a block computes only for the patches
- * at or below it.
+ * at or below it. A patch whose source values equal the target's own, bit for bit (e.g. positions before the first
+ * token where clean and corrupted prompts differ), cannot change anything and takes the target's metric without a
+ * pass.
  *
  * <p>Requires a batch without padding (clean and corrupted prompts of one token length). When the metric
  * {@linkplain Metric#readsLastPositionOnly reads only the last position}, only that position is unembedded; otherwise
@@ -111,15 +115,22 @@ public final class IncrementalPatching {
         int layers = model.config().nLayers();
         float[] out = new float[patches.size()];
         try (var off = Autograd.noGrad()) {
+            Set<String> points = new HashSet<>();
+            for (Patch patch : patches) points.add(patch.point());
             Gpt2Model.Output base = model.run(target, Hooks.builder()
-                    .cache(n -> n.endsWith("hook_resid_pre") || n.endsWith("attn.hook_k") || n.endsWith("attn.hook_v"))
+                    .cache(n -> n.endsWith("hook_resid_pre") || n.endsWith("attn.hook_k") || n.endsWith("attn.hook_v")
+                            || points.contains(n))
                     .build());
+            float unpatched = metric.apply(base.logits()).item();
             // Patches grouped by start position; within a group, by layer (the order rows join the stack).
             for (int p = 0; p < target.length(); p++) {
                 List<Integer> group = new ArrayList<>();
                 for (int l = 0; l < layers; l++) {
                     for (int i = 0; i < patches.size(); i++) {
-                        if (patches.get(i).pos() == p && patches.get(i).layer() == l) group.add(i);
+                        Patch patch = patches.get(i);
+                        if (patch.pos() != p || patch.layer() != l) continue;
+                        if (unchanged(patch, base.cache().get(patch.point()))) out[i] = unpatched;
+                        else group.add(i);
                     }
                 }
                 int perPass = Math.max(1, MAX_ROW_POSITIONS / (target.batch() * (target.length() - p)));
@@ -180,19 +191,22 @@ public final class IncrementalPatching {
         return Tensor.cat(0, copies);
     }
 
+    /** True when the patch would write exactly the values the target already has there. */
+    private static boolean unchanged(Patch patch, Tensor target) {
+        return Arrays.equals(slice(patch, patch.source()).toFloatArray(), slice(patch, target).toFloatArray());
+    }
+
+    /** The part of an activation [batch, ...] that {@code patch} writes. */
+    private static Tensor slice(Patch patch, Tensor act) {
+        if (patch.head() >= 0) act = act.narrow(patch.pattern() ? 1 : 2, patch.head(), 1);
+        return patch.allPositions() ? act : act.narrow(patch.pattern() ? 2 : 1, patch.pos(), 1);
+    }
+
     /** Writes the patch's source values into rows [row, row + b) of {@code act}; new position 0 is the patch's. */
     private static void write(Tensor act, Patch patch, int row, int b) {
-        Tensor dst = act.narrow(0, row, b), src = patch.source();
-        int posAxis = patch.pattern() ? 2 : 1;
-        if (patch.head() >= 0) {
-            int headAxis = patch.pattern() ? 1 : 2;
-            dst = dst.narrow(headAxis, patch.head(), 1);
-            src = src.narrow(headAxis, patch.head(), 1);
-        }
-        if (patch.allPositions()) {
-            dst.copyFrom(src);
-        } else {
-            dst.narrow(posAxis, 0, 1).copyFrom(src.narrow(posAxis, patch.pos(), 1));
-        }
+        Tensor dst = act.narrow(0, row, b);
+        if (patch.head() >= 0) dst = dst.narrow(patch.pattern() ? 1 : 2, patch.head(), 1);
+        if (!patch.allPositions()) dst = dst.narrow(patch.pattern() ? 2 : 1, 0, 1);
+        dst.copyFrom(slice(patch, patch.source()));
     }
 }
