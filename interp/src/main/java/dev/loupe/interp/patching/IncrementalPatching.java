@@ -49,13 +49,7 @@ public final class IncrementalPatching {
      */
     public static Tensor streamByPosition(Gpt2Model model, TokenBatch target, ActivationCache source, Stream stream,
                                           Metric metric) {
-        int layers = model.config().nLayers(), len = target.length();
-        List<Patch> patches = new ArrayList<>();
-        for (int l = 0; l < layers; l++) {
-            Tensor src = ActivationPatching.sourceAt(source, HookNames.block(l, stream.point), target);
-            for (int p = 0; p < len; p++) patches.add(new Patch(l, p, HookNames.block(l, stream.point), -1, false, src));
-        }
-        return Tensor.of(sweep(model, target, patches, metric), layers, len);
+        return one(model, target, plan(model, target, source, stream), metric);
     }
 
     /**
@@ -65,14 +59,7 @@ public final class IncrementalPatching {
      */
     public static Tensor heads(Gpt2Model model, TokenBatch target, ActivationCache source, HeadPoint point,
                                Metric metric) {
-        int layers = model.config().nLayers(), heads = model.config().nHeads();
-        List<Patch> patches = new ArrayList<>();
-        for (int l = 0; l < layers; l++) {
-            String name = HookNames.attn(l, point.point);
-            Tensor src = ActivationPatching.sourceAt(source, name, target);
-            for (int h = 0; h < heads; h++) patches.add(new Patch(l, 0, name, h, true, src));
-        }
-        return Tensor.of(sweep(model, target, patches, metric), layers, heads);
+        return one(model, target, plan(model, target, source, point, false), metric);
     }
 
     /**
@@ -83,16 +70,42 @@ public final class IncrementalPatching {
      */
     public static Tensor headsByPosition(Gpt2Model model, TokenBatch target, ActivationCache source, HeadPoint point,
                                          Metric metric) {
+        return one(model, target, plan(model, target, source, point, true), metric);
+    }
+
+    private static Tensor one(Gpt2Model model, TokenBatch target, Plan plan, Metric metric) {
+        return Tensor.of(run(model, target, plan, List.of(metric)), plan.sizes());
+    }
+
+    /** A sweep's patches, in result order (row-major over {@code dims}), and the result's dims with their sizes. */
+    record Plan(List<Patch> patches, List<String> dims, int[] sizes) {
+    }
+
+    /** The [layer, pos] plan of a stream sweep. */
+    static Plan plan(Gpt2Model model, TokenBatch target, ActivationCache source, Stream stream) {
+        int layers = model.config().nLayers(), len = target.length();
+        List<Patch> patches = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            Tensor src = ActivationPatching.sourceAt(source, HookNames.block(l, stream.point), target);
+            for (int p = 0; p < len; p++) patches.add(new Patch(l, p, HookNames.block(l, stream.point), -1, false, src));
+        }
+        return new Plan(patches, List.of("layer", "pos"), new int[] {layers, len});
+    }
+
+    /** The [layer, head] or [layer, head, pos] plan of a head sweep. */
+    static Plan plan(Gpt2Model model, TokenBatch target, ActivationCache source, HeadPoint point, boolean byPosition) {
         int layers = model.config().nLayers(), heads = model.config().nHeads(), len = target.length();
         List<Patch> patches = new ArrayList<>();
         for (int l = 0; l < layers; l++) {
             String name = HookNames.attn(l, point.point);
             Tensor src = ActivationPatching.sourceAt(source, name, target);
             for (int h = 0; h < heads; h++) {
-                for (int p = 0; p < len; p++) patches.add(new Patch(l, p, name, h, false, src));
+                if (!byPosition) patches.add(new Patch(l, 0, name, h, true, src));
+                else for (int p = 0; p < len; p++) patches.add(new Patch(l, p, name, h, false, src));
             }
         }
-        return Tensor.of(sweep(model, target, patches, metric), layers, heads, len);
+        return byPosition ? new Plan(patches, List.of("layer", "head", "pos"), new int[] {layers, heads, len})
+                : new Plan(patches, List.of("layer", "head"), new int[] {layers, heads});
     }
 
     /**
@@ -101,19 +114,27 @@ public final class IncrementalPatching {
      *
      * @param source the source activation, [batch, pos, ...] or [batch, head, pos, pos] for patterns
      */
-    private record Patch(int layer, int pos, String point, int head, boolean allPositions, Tensor source) {
+    record Patch(int layer, int pos, String point, int head, boolean allPositions, Tensor source) {
         boolean pattern() {
             return point.endsWith("hook_pattern");
         }
     }
 
-    /** The metric of every patch, in the order given. */
-    private static float[] sweep(Gpt2Model model, TokenBatch target, List<Patch> patches, Metric metric) {
+    /**
+     * The metrics of every patch of the plan: [patch, metric] flattened. With one metric, it reads the whole batch;
+     * with one per batch row, metric r reads row r alone (logits [1, pos, d_vocab]).
+     */
+    static float[] run(Gpt2Model model, TokenBatch target, Plan plan, List<Metric> metrics) {
+        List<Patch> patches = plan.patches();
+        int k = metrics.size();
+        if (k != 1 && k != target.batch()) {
+            throw new IllegalArgumentException(k + " metrics for a batch of " + target.batch() + " rows");
+        }
         if (target.padded()) {
             throw new IllegalArgumentException("incremental patching needs a batch without padding, got " + target);
         }
         int layers = model.config().nLayers();
-        float[] out = new float[patches.size()];
+        float[] out = new float[patches.size() * k];
         try (var off = Autograd.noGrad()) {
             Set<String> points = new HashSet<>();
             for (Patch patch : patches) points.add(patch.point());
@@ -121,7 +142,7 @@ public final class IncrementalPatching {
                     .cache(n -> n.endsWith("hook_resid_pre") || n.endsWith("attn.hook_k") || n.endsWith("attn.hook_v")
                             || points.contains(n))
                     .build());
-            float unpatched = metric.apply(base.logits()).item();
+            float[] unpatched = measure(base.logits(), metrics);
             // Patches grouped by start position; within a group, by layer (the order rows join the stack).
             for (int p = 0; p < target.length(); p++) {
                 List<Integer> group = new ArrayList<>();
@@ -129,14 +150,17 @@ public final class IncrementalPatching {
                     for (int i = 0; i < patches.size(); i++) {
                         Patch patch = patches.get(i);
                         if (patch.pos() != p || patch.layer() != l) continue;
-                        if (unchanged(patch, base.cache().get(patch.point()))) out[i] = unpatched;
-                        else group.add(i);
+                        if (unchanged(patch, base.cache().get(patch.point()))) {
+                            System.arraycopy(unpatched, 0, out, i * k, k);
+                        } else {
+                            group.add(i);
+                        }
                     }
                 }
                 int perPass = Math.max(1, MAX_ROW_POSITIONS / (target.batch() * (target.length() - p)));
                 for (int s = 0; s < group.size(); s += perPass) {
                     List<Integer> chunk = group.subList(s, Math.min(group.size(), s + perPass));
-                    run(model, target, base, patches, chunk, p, metric, out);
+                    pass(model, target, base, patches, chunk, p, metrics, out);
                 }
             }
         }
@@ -144,8 +168,8 @@ public final class IncrementalPatching {
     }
 
     /** One resumed pass for patches {@code chunk} (sorted by layer), all starting at position {@code p}. */
-    private static void run(Gpt2Model model, TokenBatch target, Gpt2Model.Output base, List<Patch> patches,
-                            List<Integer> chunk, int p, Metric metric, float[] out) {
+    private static void pass(Gpt2Model model, TokenBatch target, Gpt2Model.Output base, List<Patch> patches,
+                             List<Integer> chunk, int p, List<Metric> metrics, float[] out) {
         int b = target.batch(), len = target.length(), n = chunk.size(), layers = model.config().nLayers();
         List<Gpt2Model.Entry> entries = new ArrayList<>();
         Map<String, List<Integer>> byPoint = new LinkedHashMap<>(); // point → chunk indices
@@ -172,14 +196,23 @@ public final class IncrementalPatching {
             }
             cache = KvCache.of(keys, values);
         }
-        boolean lastOnly = metric.readsLastPositionOnly();
+        boolean lastOnly = metrics.stream().allMatch(Metric::readsLastPositionOnly);
         Tensor logits = model.resume(TokenBatch.of(new int[n * b][len - p]), hooks.build(), cache, entries, lastOnly)
                 .logits();
         for (int j = 0; j < n; j++) {
             Tensor mine = logits.narrow(0, j * b, b);
             if (!lastOnly && p > 0) mine = Tensor.cat(1, base.logits().narrow(1, 0, p), mine);
-            out[chunk.get(j)] = metric.apply(mine).item();
+            float[] v = measure(mine, metrics);
+            System.arraycopy(v, 0, out, chunk.get(j) * v.length, v.length);
         }
+    }
+
+    /** logits [batch, pos, d_vocab] → one metric of the batch, or one per row. */
+    private static float[] measure(Tensor logits, List<Metric> metrics) {
+        if (metrics.size() == 1) return new float[] {metrics.get(0).apply(logits).item()};
+        float[] v = new float[metrics.size()];
+        for (int r = 0; r < v.length; r++) v[r] = metrics.get(r).apply(logits.narrow(0, r, 1)).item();
+        return v;
     }
 
     /** keys [batch, pos, head, d_head] → their first p positions, once per patch: [n · batch, p, head, d_head]. */
