@@ -18,6 +18,7 @@ public final class Main {
         m.put("cache", new CacheCommand());
         m.put("embed", new EmbedCommand());
         m.put("fill-mask", new FillMaskCommand());
+        m.put("patch", new PatchCommand());
         return m;
     }
 
