@@ -19,6 +19,9 @@ public final class Main {
         m.put("embed", new EmbedCommand());
         m.put("fill-mask", new FillMaskCommand());
         m.put("patch", new PatchCommand());
+        m.put("lens", new LensCommand());
+        m.put("dla", new DlaCommand());
+        m.put("ablate", new AblateCommand());
         return m;
     }
 

@@ -116,4 +116,81 @@ class InterpCommandsTest {
                 CLEAN, "--answer", " Mary", "--wrong", " John", "--activation", "attn_out").ok());
         assertNull(same.get("normalized"));
     }
+
+    @Test
+    void lensEndsAtTheModelsOwnLogits() {
+        int[] ids = TOK.encode(CLEAN);
+        int last = ids.length - 1, mary = TOK.encode(" Mary")[0], john = TOK.encode(" John")[0];
+        Map<String, Object> j = json(CliRun.of("lens", "--model", dir.toString(), "--prompt", CLEAN, "--top-k", "3",
+                "--answer", " Mary", "--wrong", " John").ok());
+        List<?> points = (List<?>) ((List<?>) j.get("labels")).get(0);
+        assertEquals(List.of("0_pre", "1_pre", "final_post"), points);
+        Tensor logits = model.forward(TokenBatch.of(ids)).select(0, 0); // [pos, vocab]
+        for (int p = 0; p < ids.length; p++) {
+            int best = (int) logits.select(0, p).argmax(-1, false).item();
+            assertEquals(best, (int) at(j.get("top_ids"), 2, p, 0), "pos " + p);
+        }
+        assertEquals(logits.get(last, mary) - logits.get(last, john), at(j.get("logit_diff"), 2, last), 1e-4);
+        assertEquals(3, ((List<?>) ((List<?>) ((List<?>) j.get("top_tokens")).get(0)).get(0)).size());
+    }
+
+    @Test
+    void dlaComponentsAddUpToTheLogitDifferenceAndHeadsToTheirLayer() {
+        int[] ids = TOK.encode(CLEAN);
+        int last = ids.length - 1, mary = TOK.encode(" Mary")[0], john = TOK.encode(" John")[0];
+        Map<String, Object> j = json(CliRun.of("dla", "--model", dir.toString(), "--prompt", CLEAN, "--answer",
+                " Mary", "--wrong", " John").ok());
+        @SuppressWarnings("unchecked") Map<String, Object> comps = (Map<String, Object>) j.get("components");
+        @SuppressWarnings("unchecked") Map<String, Object> heads = (Map<String, Object>) j.get("heads");
+        List<?> labels = (List<?>) comps.get("labels");
+        assertEquals(List.of("embed", "pos_embed", "0_attn_out", "0_mlp_out", "1_attn_out", "1_mlp_out"), labels);
+        double sum = 0;
+        for (int i = 0; i < labels.size(); i++) sum += at(comps.get("attribution"), i);
+        Tensor logits = model.forward(TokenBatch.of(ids));
+        double diff = logits.get(0, last, mary) - logits.get(0, last, john);
+        assertEquals(diff, ((Number) j.get("logit_diff")).doubleValue(), 1e-5);
+        assertEquals(diff, sum + ((Number) j.get("ln_bias_term")).doubleValue(), 1e-4 * Math.max(1, Math.abs(diff)));
+        // a layer's attention output = its heads + b_O: the difference is b_O (centred) read through the frozen scale
+        float scale = model.run(TokenBatch.of(ids), Hooks.cacheAll()).cache()
+                .get(dev.loupe.transformer.hooks.HookNames.LN_FINAL_SCALE).get(0, last, 0);
+        Tensor w = model.weights().wU();
+        for (int l = 0; l < 2; l++) {
+            Tensor bO = model.weights().blocks().get(l).bO();
+            double expected = 0, mean = bO.mean().item();
+            for (int d = 0; d < 16; d++) expected += (bO.get(d) - mean) * (w.get(d, mary) - w.get(d, john));
+            expected /= scale;
+            double headSum = 0;
+            for (int h = 0; h < 4; h++) headSum += at(heads.get("attribution"), l, h);
+            assertEquals(expected, at(comps.get("attribution"), 2 + 2 * l) - headSum, 1e-4, "layer " + l);
+        }
+    }
+
+    @Test
+    void ablateMatchesAHandWrittenZeroingHook() {
+        int[] ids = TOK.encode(CLEAN);
+        int last = ids.length - 1, mary = TOK.encode(" Mary")[0], john = TOK.encode(" John")[0];
+        Map<String, Object> j = json(CliRun.of("ablate", "--model", dir.toString(), "--prompt", CLEAN, "--answer",
+                " Mary", "--wrong", " John").ok());
+        assertEquals(List.of("layer", "head"), j.get("dims"));
+        Hooks zeroL1H2 = Hooks.builder().forward(dev.loupe.transformer.hooks.HookNames.attn(1, "hook_z"), (z, n) -> {
+            Tensor copy = Tensor.zeros(z.shape());
+            copy.copyFrom(z);
+            copy.narrow(2, 2, 1).fill(0);
+            return copy;
+        }).build();
+        Tensor logits = model.run(TokenBatch.of(ids), zeroL1H2).logits();
+        assertEquals(logits.get(0, last, mary) - logits.get(0, last, john), at(j.get("ablated_logit_diff"), 1, 2),
+                1e-5);
+        Map<String, Object> mlp = json(CliRun.of("ablate", "--model", dir.toString(), "--prompt", CLEAN, "--answer",
+                " Mary", "--wrong", " John", "--target", "mlp", "--ablation", "mean", "--reference", CORRUPT).ok());
+        assertEquals(List.of("layer"), mlp.get("dims"));
+        Tensor refMlp = model.run(TokenBatch.of(TOK.encode(CORRUPT)), Hooks.cacheAll()).cache()
+                .get(dev.loupe.transformer.hooks.HookNames.mlpOut(0));
+        Tensor patched = model.run(TokenBatch.of(ids), Hooks.builder().forward(
+                dev.loupe.transformer.hooks.HookNames.mlpOut(0), (x, n) -> refMlp).build()).logits();
+        assertEquals(patched.get(0, last, mary) - patched.get(0, last, john), at(mlp.get("ablated_logit_diff"), 0),
+                1e-5);
+        assertEquals(2, CliRun.of("ablate", "--model", dir.toString(), "--prompt", CLEAN, "--answer", " Mary",
+                "--wrong", " John", "--ablation", "mean").code());
+    }
 }
