@@ -22,8 +22,15 @@ import org.junit.jupiter.api.Test;
  */
 class EncoderPatchingTest {
     private static final BertConfig CONFIG = BertConfig.bert(2, 16, 4, 32, 50, 16);
-    private static final BertModel MODEL = new BertModel(CONFIG, BertWeights.init(CONFIG, new Rng(4)),
-            new Pooling(Pooling.Mode.MEAN, true));
+    private static final BertModel MODEL = model();
+
+    /** Larger weights than the initialisation's, so that positions mix strongly. */
+    private static BertModel model() {
+        Rng rng = new Rng(4);
+        BertWeights w = BertWeights.init(CONFIG, rng);
+        for (Tensor t : w.leaves()) if (t.rank() == 2) t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f));
+        return new BertModel(CONFIG, w, new Pooling(Pooling.Mode.MEAN, true));
+    }
     private static final BertInput CLEAN = BertInput.ofIds(new int[] {1, 7, 9, 23, 41, 2});
     private static final BertInput CORRUPT = BertInput.ofIds(new int[] {1, 7, 30, 23, 41, 2});
 
