@@ -30,12 +30,15 @@ import java.util.Set;
  * pass.
  *
  * <p>Requires a batch without padding (clean and corrupted prompts of one token length). When the metric
- * {@linkplain Metric#readsLastPositionOnly reads only the last position}, only that position is unembedded; otherwise
- * each patch's logits are the target's for positions &lt; P joined to the recomputed ones.
+ * {@linkplain Metric#readsLastPositionOnly reads only the last position}, only that position is unembedded, and the
+ * rows of many passes go through the unembedding together; otherwise each patch's logits are the target's for
+ * positions &lt; P joined to the recomputed ones.
  */
 public final class IncrementalPatching {
     /** Upper bound on rows × new positions per pass, which bounds the memory of one pass. */
     private static final int MAX_ROW_POSITIONS = 8192;
+    /** Rows unembedded together: one pass over W_U for many passes' last positions, logits of bounded size. */
+    private static final int UNEMBED_ROWS = 256;
 
     private IncrementalPatching() {
     }
@@ -143,6 +146,7 @@ public final class IncrementalPatching {
                             || points.contains(n))
                     .build());
             float[] unpatched = measure(base.logits(), metrics);
+            List<Pending> pending = new ArrayList<>();
             // Patches grouped by start position; within a group, by layer (the order rows join the stack).
             for (int p = 0; p < target.length(); p++) {
                 List<Integer> group = new ArrayList<>();
@@ -160,15 +164,47 @@ public final class IncrementalPatching {
                 int perPass = Math.max(1, MAX_ROW_POSITIONS / (target.batch() * (target.length() - p)));
                 for (int s = 0; s < group.size(); s += perPass) {
                     List<Integer> chunk = group.subList(s, Math.min(group.size(), s + perPass));
-                    pass(model, target, base, patches, chunk, p, metrics, out);
+                    Tensor normalized = pass(model, target, base, patches, chunk, p, metrics, out);
+                    if (normalized != null) pending.add(new Pending(chunk, normalized));
                 }
             }
+            unembed(model, pending, metrics, out);
         }
         return out;
     }
 
-    /** One resumed pass for patches {@code chunk} (sorted by layer), all starting at position {@code p}. */
-    private static void pass(Gpt2Model model, TokenBatch target, Gpt2Model.Output base, List<Patch> patches,
+    /** Patches whose last position has been through ln_final but not yet the unembedding: [chunk · batch, 1, d]. */
+    private record Pending(List<Integer> chunk, Tensor normalized) {
+    }
+
+    /** Unembeds the pending rows a few hundred at a time and measures each patch. */
+    private static void unembed(Gpt2Model model, List<Pending> pending, List<Metric> metrics, float[] out) {
+        int b = pending.isEmpty() ? 0 : pending.get(0).normalized().size(0) / pending.get(0).chunk().size();
+        for (int i = 0; i < pending.size(); ) {
+            List<Pending> part = new ArrayList<>();
+            int rows = 0;
+            while (i < pending.size() && (part.isEmpty() || rows + pending.get(i).normalized().size(0) <= UNEMBED_ROWS)) {
+                rows += pending.get(i).normalized().size(0);
+                part.add(pending.get(i++));
+            }
+            Tensor logits = model.unembed(Tensor.cat(0, part.stream().map(Pending::normalized).toArray(Tensor[]::new)));
+            int row = 0;
+            for (Pending pend : part) {
+                for (int patch : pend.chunk()) {
+                    float[] v = measure(logits.narrow(0, row, b), metrics);
+                    System.arraycopy(v, 0, out, patch * v.length, v.length);
+                    row += b;
+                }
+            }
+        }
+    }
+
+    /**
+     * One resumed pass for patches {@code chunk} (sorted by layer), all starting at position {@code p}: measures them,
+     * or, when every metric reads only the last position, returns that position's ln_final output
+     * [chunk · batch, 1, d_model] for {@link #unembed}.
+     */
+    private static Tensor pass(Gpt2Model model, TokenBatch target, Gpt2Model.Output base, List<Patch> patches,
                              List<Integer> chunk, int p, List<Metric> metrics, float[] out) {
         int b = target.batch(), len = target.length(), n = chunk.size(), layers = model.config().nLayers();
         List<Gpt2Model.Entry> entries = new ArrayList<>();
@@ -196,15 +232,19 @@ public final class IncrementalPatching {
             }
             cache = KvCache.of(keys, values);
         }
-        boolean lastOnly = metrics.stream().allMatch(Metric::readsLastPositionOnly);
-        Tensor logits = model.resume(TokenBatch.of(new int[n * b][len - p]), hooks.build(), cache, entries, lastOnly)
-                .logits();
+        TokenBatch mask = TokenBatch.of(new int[n * b][len - p]);
+        if (metrics.stream().allMatch(Metric::readsLastPositionOnly)) {
+            return model.resume(mask, hooks.cache(HookNames.LN_FINAL_NORMALIZED).build(), cache, entries,
+                    Gpt2Model.Readout.LAST_NORMALIZED).cache().get(HookNames.LN_FINAL_NORMALIZED);
+        }
+        Tensor logits = model.resume(mask, hooks.build(), cache, entries, Gpt2Model.Readout.LOGITS).logits();
         for (int j = 0; j < n; j++) {
             Tensor mine = logits.narrow(0, j * b, b);
-            if (!lastOnly && p > 0) mine = Tensor.cat(1, base.logits().narrow(1, 0, p), mine);
+            if (p > 0) mine = Tensor.cat(1, base.logits().narrow(1, 0, p), mine);
             float[] v = measure(mine, metrics);
             System.arraycopy(v, 0, out, chunk.get(j) * v.length, v.length);
         }
+        return null;
     }
 
     /** logits [batch, pos, d_vocab] → one metric of the batch, or one per row. */

@@ -25,14 +25,14 @@ final class Gpt2Forward {
     private final int b, p, past;
     private final Tensor[] newKeys, newValues;
     private final List<Gpt2Model.Entry> entries; // null for a pass from the tokens
-    private final boolean lastOnly;
+    private final Gpt2Model.Readout readout;
 
     Gpt2Forward(Gpt2Model model, TokenBatch batch, HookRun run, KvCache cache) {
-        this(model, batch, run, cache, null, false);
+        this(model, batch, run, cache, null, Gpt2Model.Readout.LOGITS);
     }
 
     Gpt2Forward(Gpt2Model model, TokenBatch batch, HookRun run, KvCache cache, List<Gpt2Model.Entry> entries,
-                boolean lastOnly) {
+                Gpt2Model.Readout readout) {
         this.c = model.config();
         this.w = model.weights();
         this.batch = batch;
@@ -44,7 +44,7 @@ final class Gpt2Forward {
         this.newKeys = new Tensor[c.nLayers()];
         this.newValues = new Tensor[c.nLayers()];
         this.entries = entries;
-        this.lastOnly = lastOnly;
+        this.readout = readout;
         validate();
         if (entries != null) validateEntries();
     }
@@ -90,7 +90,7 @@ final class Gpt2Forward {
         }
     }
 
-    /** Logits [b, p, d_vocab] ([b, 1, d_vocab] when only the last position's are asked for). */
+    /** Logits [b, p, d_vocab], or as the readout asks ([b, 1, d_vocab]; null). */
     Tensor run() {
         int window = c.attention().contains(Gpt2Config.AttentionKind.LOCAL) ? c.window() : 0;
         AttentionMasks masks = AttentionMasks.build(batch, cache, window);
@@ -107,13 +107,9 @@ final class Gpt2Forward {
         }
         for (int l = first; l < c.nLayers(); l++) resid = block(l, join(resid, l), masks);
         resid = join(resid, c.nLayers());
-        if (lastOnly) resid = resid.narrow(1, p - 1, 1);
+        if (readout != Gpt2Model.Readout.LOGITS) resid = resid.narrow(1, p - 1, 1);
         Tensor x = norm("ln_final", resid, w.lnFinalW(), w.lnFinalB());
-        // Tied: transpose wte now rather than use the stored view, which was made before wte required a gradient and
-        // so would carry none of the unembedding's gradient back to wte.
-        Tensor wU = w.tied() ? w.wte().transpose(0, 1) : w.wU();
-        Tensor logits = x.matmul(wU);
-        if (w.bU() != null) logits = logits.add(w.bU());
+        Tensor logits = readout == Gpt2Model.Readout.LAST_NORMALIZED ? null : unembed(w, x);
 
         if (cache != null && entries == null) {
             int[] counts = new int[b];
@@ -198,6 +194,15 @@ final class Gpt2Forward {
             return result.sum(2).add(bw.bO());
         }
         return z.reshape(b, p, m).matmul(bw.wO()).add(bw.bO());
+    }
+
+    /** x [..., m] (after ln_final) → logits [..., d_vocab]. */
+    static Tensor unembed(Gpt2Weights w, Tensor x) {
+        // Tied: transpose wte now rather than use the stored view, which was made before wte required a gradient and
+        // so would carry none of the unembedding's gradient back to wte.
+        Tensor wU = w.tied() ? w.wte().transpose(0, 1) : w.wU();
+        Tensor logits = x.matmul(wU);
+        return w.bU() == null ? logits : logits.add(w.bU());
     }
 
     /** The first {@code b} rows of a per-row tensor (rows still to join a resumed pass come last); as is if shared. */

@@ -49,8 +49,12 @@ class ResumeTest {
             int[][] zeros = new int[rows][len - p];
             TokenBatch mask = TokenBatch.of(zeros);
             KvCache cache = p == 0 ? null : past(full.cache(), layers, p, rows);
-            Tensor logits = m.resume(mask, Hooks.none(), cache, entries, false).logits();
-            Tensor last = m.resume(mask, Hooks.none(), cache, entries, true).logits();
+            Tensor logits = m.resume(mask, Hooks.none(), cache, entries, Gpt2Model.Readout.LOGITS).logits();
+            Tensor last = m.resume(mask, Hooks.none(), cache, entries, Gpt2Model.Readout.LAST_LOGITS).logits();
+            Gpt2Model.Output normalized = m.resume(mask, Hooks.builder().cache("ln_final.hook_normalized").build(),
+                    cache, entries, Gpt2Model.Readout.LAST_NORMALIZED);
+            assertEquals(null, normalized.logits());
+            Tensor unembedded = m.unembed(normalized.cache().get("ln_final.hook_normalized"));
             assertArrayEquals(new int[] {rows, len - p, m.config().dVocab()}, logits.shape());
             assertArrayEquals(new int[] {rows, 1, m.config().dVocab()}, last.shape());
             for (int r = 0; r < rows; r++) {
@@ -62,6 +66,7 @@ class ResumeTest {
                 }
                 for (int t = 0; t < m.config().dVocab(); t++) {
                     assertEquals(full.logits().get(0, len - 1, t), last.get(r, 0, t), 1e-5);
+                    assertEquals(full.logits().get(0, len - 1, t), unembedded.get(r, 0, t), 1e-5);
                 }
             }
         }
@@ -84,13 +89,13 @@ class ResumeTest {
         List<Gpt2Model.Entry> entries = List.of(new Gpt2Model.Entry(0, full.get(HookNames.residPre(0))),
                 new Gpt2Model.Entry(1, full.get(HookNames.residPre(1))));
         TokenBatch mask = TokenBatch.of(new int[7], new int[7]);
-        ActivationCache c = m.resume(mask, Hooks.cacheAll(), null, entries, false).cache();
+        ActivationCache c = m.resume(mask, Hooks.cacheAll(), null, entries, Gpt2Model.Readout.LOGITS).cache();
         assertEquals(1, c.get(HookNames.attn(0, "hook_z")).size(0));
         assertEquals(2, c.get(HookNames.attn(1, "hook_z")).size(0));
         assertEquals(false, c.has(HookNames.EMBED));
         assertThrows(IllegalArgumentException.class, () -> m.resume(mask, Hooks.none(), null,
-                List.of(entries.get(1), entries.get(0)), false));
+                List.of(entries.get(1), entries.get(0)), Gpt2Model.Readout.LOGITS));
         assertThrows(IllegalArgumentException.class, () -> m.resume(TokenBatch.of(new int[7]), Hooks.none(), null,
-                entries, false));
+                entries, Gpt2Model.Readout.LOGITS));
     }
 }
