@@ -112,7 +112,7 @@ final class Gpt2Bench {
     }
 
     /** Sizes the kernel thread pool; must run before the first tensor op starts it. */
-    private static void setThreads(int threads) {
+    static void setThreads(int threads) {
         System.setProperty("loupe.threads", Integer.toString(threads));
         if (Parallel.threads() != threads) {
             throw new IllegalStateException("--threads " + threads + ": the thread pool was already started with "
@@ -128,13 +128,13 @@ final class Gpt2Bench {
         }
     }
 
-    private static int positive(String what, String text) {
+    static int positive(String what, String text) {
         int v = nonNegative(what, text);
         if (v == 0) throw new IllegalArgumentException(what + ": expected a positive integer but got '" + text + "'");
         return v;
     }
 
-    private static int nonNegative(String what, String text) {
+    static int nonNegative(String what, String text) {
         try {
             int v = Integer.parseInt(text.trim());
             if (v >= 0) return v;

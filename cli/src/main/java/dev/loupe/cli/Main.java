@@ -18,6 +18,10 @@ public final class Main {
         m.put("cache", new CacheCommand());
         m.put("embed", new EmbedCommand());
         m.put("fill-mask", new FillMaskCommand());
+        m.put("patch", new PatchCommand());
+        m.put("lens", new LensCommand());
+        m.put("dla", new DlaCommand());
+        m.put("ablate", new AblateCommand());
         m.put("demo", new DemoCommand());
         return m;
     }

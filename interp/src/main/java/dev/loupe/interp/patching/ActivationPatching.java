@@ -128,7 +128,7 @@ public final class ActivationPatching {
         }
     }
 
-    private static Tensor sourceAt(ActivationCache source, String point, TokenBatch target) {
+    static Tensor sourceAt(ActivationCache source, String point, TokenBatch target) {
         Tensor src = source.get(point);
         if (src.size(0) != target.batch() || src.size(1) != target.length() && !point.endsWith("hook_pattern")
                 || point.endsWith("hook_pattern") && src.size(2) != target.length()) {

@@ -13,4 +13,12 @@ public interface Metric {
      * @return a scalar tensor (shape []), e.g. a mean over the batch
      */
     Tensor apply(Tensor logits);
+
+    /**
+     * True when the metric reads only the last position's logits, so that a sweep may pass it logits
+     * [batch, 1, d_vocab] of that position alone (see {@link Metrics#lastPosition}). False unless declared.
+     */
+    default boolean readsLastPositionOnly() {
+        return false;
+    }
 }

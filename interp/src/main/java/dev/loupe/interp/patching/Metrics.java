@@ -12,18 +12,18 @@ public final class Metrics {
         if (correct.length != wrong.length) {
             throw new IllegalArgumentException(correct.length + " correct tokens but " + wrong.length + " wrong ones");
         }
-        return logits -> last(logits, correct.length).gather(1, column(correct))
-                .sub(last(logits, wrong.length).gather(1, column(wrong))).mean();
+        return lastPosition(logits -> last(logits, correct.length).gather(1, column(correct))
+                .sub(last(logits, wrong.length).gather(1, column(wrong))).mean());
     }
 
     /** Mean over rows of log p(token[row]) at the last position. */
     public static Metric logProb(int[] tokens) {
-        return logits -> last(logits, tokens.length).logSoftmax(-1).gather(1, column(tokens)).mean();
+        return lastPosition(logits -> last(logits, tokens.length).logSoftmax(-1).gather(1, column(tokens)).mean());
     }
 
     /** Mean over rows of p(token[row]) at the last position. */
     public static Metric prob(int[] tokens) {
-        return logits -> last(logits, tokens.length).softmax(-1).gather(1, column(tokens)).mean();
+        return lastPosition(logits -> last(logits, tokens.length).softmax(-1).gather(1, column(tokens)).mean());
     }
 
     /**
@@ -34,7 +34,8 @@ public final class Metrics {
     public static Metric klFromClean(Tensor cleanLogits) {
         Tensor cleanLogP = cleanLogits.select(1, cleanLogits.size(1) - 1).logSoftmax(-1).detach(); // [batch, vocab]
         Tensor cleanP = cleanLogP.exp();
-        return logits -> cleanP.mul(cleanLogP.sub(last(logits, cleanP.size(0)).logSoftmax(-1))).sum(-1).mean();
+        return lastPosition(logits -> cleanP.mul(cleanLogP.sub(last(logits, cleanP.size(0)).logSoftmax(-1))).sum(-1)
+                .mean());
     }
 
     /**
@@ -46,7 +47,26 @@ public final class Metrics {
         if (span == 0 || !Float.isFinite(span)) {
             throw new IllegalArgumentException("clean and corrupted metric values must differ (both " + clean + ")");
         }
-        return logits -> metric.apply(logits).sub(corrupted).div(span);
+        Metric m = logits -> metric.apply(logits).sub(corrupted).div(span);
+        return metric.readsLastPositionOnly() ? lastPosition(m) : m;
+    }
+
+    /**
+     * {@code metric}, declared to read only the last position of its logits (it must then give the same value for
+     * logits [batch, 1, d_vocab] of that position alone), which lets incremental sweeps unembed one position.
+     */
+    public static Metric lastPosition(Metric metric) {
+        return new Metric() {
+            @Override
+            public Tensor apply(Tensor logits) {
+                return metric.apply(logits);
+            }
+
+            @Override
+            public boolean readsLastPositionOnly() {
+                return true;
+            }
+        };
     }
 
     /** logits [batch, pos, vocab] → [batch, vocab] at the last position, checking the batch. */

@@ -4,11 +4,17 @@ import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.hooks.HookNames;
 import dev.loupe.transformer.hooks.HookRun;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * One forward pass, top to bottom as the architecture reads: embed, blocks (attention then MLP, each added to the
  * residual stream), final LayerNorm, unembed. Every activation goes through {@link HookRun#point}. Shapes below use
  * b = batch, p = new positions, k = key positions (cached + new), h = heads, d = d_head, m = d_model.
+ *
+ * <p>A resumed pass ({@link Gpt2Model#resume}) skips the embedding and starts at the first entry's layer; rows join
+ * at their entry's layer, so a block sees only the rows that have joined by then (b is per block).
  */
 final class Gpt2Forward {
     private final Gpt2Config c;
@@ -18,8 +24,15 @@ final class Gpt2Forward {
     private final KvCache cache;
     private final int b, p, past;
     private final Tensor[] newKeys, newValues;
+    private final List<Gpt2Model.Entry> entries; // null for a pass from the tokens
+    private final Gpt2Model.Readout readout;
 
     Gpt2Forward(Gpt2Model model, TokenBatch batch, HookRun run, KvCache cache) {
+        this(model, batch, run, cache, null, Gpt2Model.Readout.LOGITS);
+    }
+
+    Gpt2Forward(Gpt2Model model, TokenBatch batch, HookRun run, KvCache cache, List<Gpt2Model.Entry> entries,
+                Gpt2Model.Readout readout) {
         this.c = model.config();
         this.w = model.weights();
         this.batch = batch;
@@ -30,14 +43,38 @@ final class Gpt2Forward {
         this.past = cache == null ? 0 : cache.length();
         this.newKeys = new Tensor[c.nLayers()];
         this.newValues = new Tensor[c.nLayers()];
+        this.entries = entries;
+        this.readout = readout;
         validate();
+        if (entries != null) validateEntries();
+    }
+
+    private void validateEntries() {
+        if (entries.isEmpty()) throw new IllegalArgumentException("a resumed pass needs at least one entry");
+        int rows = 0, prev = 0;
+        for (Gpt2Model.Entry e : entries) {
+            if (e.layer() < prev || e.layer() > c.nLayers()) {
+                throw new IllegalArgumentException("entry layer " + e.layer() + " must lie in " + prev + ".."
+                        + c.nLayers() + " (entries in layer order)");
+            }
+            prev = e.layer();
+            int[] s = e.residPre().shape();
+            if (s.length != 3 || s[1] != p || s[2] != c.dModel()) {
+                throw new IllegalArgumentException("entry at layer " + e.layer() + " has residPre "
+                        + Arrays.toString(s) + " but expected [rows, " + p + ", " + c.dModel() + "]");
+            }
+            rows += s[0];
+        }
+        if (rows != b) {
+            throw new IllegalArgumentException("entries hold " + rows + " rows but the batch has " + b);
+        }
     }
 
     private void validate() {
         if (cache != null && cache.length() > 0 && cache.batch() != b) {
             throw new IllegalArgumentException("the KV cache holds " + cache.batch() + " sequences but the batch has " + b);
         }
-        for (int r = 0; r < b; r++) {
+        for (int r = 0; r < b && entries == null; r++) {
             for (int i = 0; i < p; i++) {
                 int id = batch.token(r, i);
                 if (id < 0 || id >= c.dVocab()) {
@@ -53,24 +90,28 @@ final class Gpt2Forward {
         }
     }
 
-    /** Logits [b, p, d_vocab]. */
+    /** Logits [b, p, d_vocab], or as the readout asks ([b, 1, d_vocab]; null). */
     Tensor run() {
         int window = c.attention().contains(Gpt2Config.AttentionKind.LOCAL) ? c.window() : 0;
         AttentionMasks masks = AttentionMasks.build(batch, cache, window);
         int[][] positions = batch.positions(cache == null || cache.length() == 0 ? null : cache.realCounts());
 
-        Tensor embed = run.point(HookNames.EMBED, Tensor.embedding(w.wte(), batch.ids()));
-        Tensor pos = run.point(HookNames.POS_EMBED, Tensor.embedding(w.wpe(), Tensor.indices(positions)));
-        Tensor resid = embed.add(pos);
-        for (int l = 0; l < c.nLayers(); l++) resid = block(l, resid, masks);
+        Tensor resid = null;
+        int first = 0;
+        if (entries == null) {
+            Tensor embed = run.point(HookNames.EMBED, Tensor.embedding(w.wte(), batch.ids()));
+            Tensor pos = run.point(HookNames.POS_EMBED, Tensor.embedding(w.wpe(), Tensor.indices(positions)));
+            resid = embed.add(pos);
+        } else {
+            first = entries.get(0).layer();
+        }
+        for (int l = first; l < c.nLayers(); l++) resid = block(l, join(resid, l), masks);
+        resid = join(resid, c.nLayers());
+        if (readout != Gpt2Model.Readout.LOGITS) resid = resid.narrow(1, p - 1, 1);
         Tensor x = norm("ln_final", resid, w.lnFinalW(), w.lnFinalB());
-        // Tied: transpose wte now rather than use the stored view, which was made before wte required a gradient and
-        // so would carry none of the unembedding's gradient back to wte.
-        Tensor wU = w.tied() ? w.wte().transpose(0, 1) : w.wU();
-        Tensor logits = x.matmul(wU);
-        if (w.bU() != null) logits = logits.add(w.bU());
+        Tensor logits = readout == Gpt2Model.Readout.LAST_NORMALIZED ? null : unembed(w, x);
 
-        if (cache != null) {
+        if (cache != null && entries == null) {
             int[] counts = new int[b];
             for (int r = 0; r < b; r++) {
                 counts[r] = positions[r][p - 1] + batch.mask(r, p - 1);
@@ -78,6 +119,15 @@ final class Gpt2Forward {
             cache.commit(newKeys, newValues, masks.keyMask, counts);
         }
         return logits;
+    }
+
+    /** The rows entering at layer {@code l} appended to {@code resid} [rows so far, p, m] (null for none yet). */
+    private Tensor join(Tensor resid, int l) {
+        if (entries == null) return resid;
+        List<Tensor> parts = new ArrayList<>();
+        if (resid != null) parts.add(resid);
+        for (Gpt2Model.Entry e : entries) if (e.layer() == l) parts.add(e.residPre());
+        return parts.size() == 1 ? parts.get(0) : Tensor.cat(0, parts.toArray(Tensor[]::new));
     }
 
     /** resid [b, p, m] → resid [b, p, m] */
@@ -96,7 +146,7 @@ final class Gpt2Forward {
 
     /** resid [b, p, m] → attention output [b, p, m] (b_O included). */
     private Tensor attention(int l, Gpt2Weights.Block bw, Tensor resid, AttentionMasks masks) {
-        int h = c.nHeads(), d = c.dHead(), m = c.dModel();
+        int h = c.nHeads(), d = c.dHead(), m = c.dModel(), b = resid.size(0);
         Tensor q, k, v;
         String qIn = HookNames.block(l, "hook_q_input"), kIn = HookNames.block(l, "hook_k_input");
         String vIn = HookNames.block(l, "hook_v_input");
@@ -122,8 +172,8 @@ final class Gpt2Forward {
         v = run.point(HookNames.attn(l, "hook_v"), v);
         if (cache != null) {
             if (past > 0) {
-                k = Tensor.cat(1, cache.keys(l), k);
-                v = Tensor.cat(1, cache.values(l), v);
+                k = Tensor.cat(1, rows(cache.keys(l), b), k);
+                v = Tensor.cat(1, rows(cache.values(l), b), v);
             }
             newKeys[l] = k.detach();
             newValues[l] = v.detach();
@@ -131,10 +181,10 @@ final class Gpt2Forward {
         Tensor scores = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)); // [b, h, p, k]
         if (c.scaleAttn()) scores = scores.mul((float) (1.0 / Math.sqrt(d)));
         boolean local = c.attention().get(l) == Gpt2Config.AttentionKind.LOCAL;
-        scores = scores.add(local ? masks.local : masks.global);
+        scores = scores.add(rows(local ? masks.local : masks.global, b));
         scores = run.point(HookNames.attn(l, "hook_attn_scores"), scores);
         Tensor pattern = scores.softmax(-1);
-        if (masks.queryValid != null) pattern = pattern.mul(masks.queryValid);
+        if (masks.queryValid != null) pattern = pattern.mul(rows(masks.queryValid, b));
         pattern = run.point(HookNames.attn(l, "hook_pattern"), pattern);
         Tensor z = pattern.matmul(v.permute(0, 2, 1, 3)).permute(0, 2, 1, 3); // [b, p, h, d]
         z = run.point(HookNames.attn(l, "hook_z"), z);
@@ -144,6 +194,20 @@ final class Gpt2Forward {
             return result.sum(2).add(bw.bO());
         }
         return z.reshape(b, p, m).matmul(bw.wO()).add(bw.bO());
+    }
+
+    /** x [..., m] (after ln_final) → logits [..., d_vocab]. */
+    static Tensor unembed(Gpt2Weights w, Tensor x) {
+        // Tied: transpose wte now rather than use the stored view, which was made before wte required a gradient and
+        // so would carry none of the unembedding's gradient back to wte.
+        Tensor wU = w.tied() ? w.wte().transpose(0, 1) : w.wU();
+        Tensor logits = x.matmul(wU);
+        return w.bU() == null ? logits : logits.add(w.bU());
+    }
+
+    /** The first {@code b} rows of a per-row tensor (rows still to join a resumed pass come last); as is if shared. */
+    private Tensor rows(Tensor t, int b) {
+        return t.size(0) == 1 || t.size(0) == b ? t : t.narrow(0, 0, b);
     }
 
     /** LayerNorm with its hook points {@code <prefix>.hook_scale} and {@code <prefix>.hook_normalized}. */

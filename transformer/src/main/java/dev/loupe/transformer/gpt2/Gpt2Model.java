@@ -45,6 +45,32 @@ public final class Gpt2Model implements AutoCloseable {
     public record Output(Tensor logits, ActivationCache cache) {
     }
 
+    /**
+     * Rows that join a {@linkplain #resume resumed} pass at block {@code layer}, with {@code residPre}
+     * [rows, new_pos, d_model] as their {@code blocks.{layer}.hook_resid_pre}; layer = n_layers means straight to the
+     * final LayerNorm.
+     */
+    public record Entry(int layer, Tensor residPre) {
+        public Entry {
+            if (layer < 0) throw new IllegalArgumentException("entry layer " + layer + " is negative");
+            if (residPre == null) throw new IllegalArgumentException("entry at layer " + layer + " has no residPre");
+        }
+    }
+
+    /** What a {@linkplain #resume resumed} pass returns. */
+    public enum Readout {
+        /** Logits at every new position: [batch, new_pos, d_vocab]. */
+        LOGITS,
+        /** Logits at the last position only: [batch, 1, d_vocab]. */
+        LAST_LOGITS,
+        /**
+         * No logits ({@link Output#logits()} is null): the pass stops at the final LayerNorm of the last position,
+         * whose output a cached {@code ln_final.hook_normalized} [batch, 1, d_model] holds, so that the results of
+         * many passes can go through {@link #unembed} together (one pass over the unembedding, not one per pass).
+         */
+        LAST_NORMALIZED
+    }
+
     private final Gpt2Config config;
     private final Gpt2Weights weights;
     private final Checkpoint checkpoint; // open while mapped weights view it; null otherwise
@@ -182,6 +208,43 @@ public final class Gpt2Model implements AutoCloseable {
         HookRun run = hooks.open(hookPointSet);
         Tensor logits = new Gpt2Forward(this, batch, run, cache).run();
         return new Output(logits, run.cache());
+    }
+
+    /**
+     * A forward pass that starts inside the stack: no embedding, and no block below the first entry's layer. Rows join
+     * at their entry's layer (entries in non-decreasing layer order; a block's rows are the entries so far, in list
+     * order), so each block computes only for rows whose residual stream has changed — the engine of incremental
+     * activation patching. The cache is read (keys and values of earlier positions, [batch, past, head, d_head] per
+     * layer, rows in the same order; layers below the first entry may be absent), never extended.
+     *
+     * <p>Hook points keep their names and meanings but see, in block l, only the rows that have joined by l:
+     * [rows_l, new_pos, ...]; {@code hook_embed} and {@code hook_pos_embed} are not visited. Unless the readout is
+     * {@link Readout#LOGITS}, {@code ln_final}'s points cover the last new position only.
+     *
+     * @param batch            the mask [batch, new_pos] of the new positions (their tokens are not read; rows in
+     *                         entry order)
+     * @param cache            earlier positions from {@link KvCache#of}, or null when the new positions start at 0
+     * @param entries          where rows join; their residPre rows sum to {@code batch.batch()}
+     * @param readout          logits at every position, at the last (the one a last-token metric reads), or none
+     * @return logits as the readout says (rows in entry order), and the cache {@code hooks} asked for
+     * @throws IllegalArgumentException for entries out of order or of the wrong shape, or a cache of another batch
+     */
+    public Output resume(TokenBatch batch, Hooks hooks, KvCache cache, List<Entry> entries, Readout readout) {
+        HookRun run = hooks.open(hookPointSet);
+        Tensor logits = new Gpt2Forward(this, batch, run, cache, List.copyOf(entries), readout).run();
+        return new Output(logits, run.cache());
+    }
+
+    /**
+     * The unembedding: the final LayerNorm's output (as at {@code ln_final.hook_normalized}) [..., d_model] →
+     * logits [..., d_vocab], with b_U when the model has one.
+     */
+    public Tensor unembed(Tensor normalized) {
+        if (normalized.rank() < 1 || normalized.size(-1) != config.dModel()) {
+            throw new IllegalArgumentException("unembed expects [..., " + config.dModel() + "] but got "
+                    + java.util.Arrays.toString(normalized.shape()));
+        }
+        return Gpt2Forward.unembed(weights, normalized);
     }
 
     /** An empty KV cache for {@link #run(TokenBatch, Hooks, KvCache)}. */
