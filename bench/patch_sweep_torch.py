@@ -85,7 +85,7 @@ def main():
                     grid[layer, pos] = logits[0, -1, answer] - logits[0, -1, wrong]
             times.append(time.perf_counter() - t)
     times = sorted(times[1:])
-    print(json.dumps({"bench": "patch-sweep", "method": "torch-naive", "anchor": "pytorch-" + torch.__version__,
+    print(json.dumps({"bench": "patch-sweep", "method": f"torch-naive-{torch.get_num_threads()}t", "anchor": "pytorch-" + torch.__version__,
                       "layers": m.L, "seq": a.seq, "differ_at": k, "patches": m.L * a.seq, "threads": torch.get_num_threads(),
                       "ms": round(times[len(times) // 2] * 1e3, 1)}))
 

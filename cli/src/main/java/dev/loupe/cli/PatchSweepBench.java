@@ -22,8 +22,9 @@ import java.util.function.Supplier;
  * {@code loupe bench patch-sweep --model DIR [--seq T] [--differ-at K] [--method incremental|naive|both] [--reps R]
  * [--threads N]}: a full {@code hook_resid_pre} layer × position denoising sweep (logit difference at the last
  * position) of one prompt of T tokens (default 15), random ids seeded 1, the corrupted prompt differing at position K
- * (default T/2; the incremental sweep skips the patches before K, which write the values the run already has, so
- * {@code --differ-at 0} measures it with nothing to skip). One JSON line
+ * (default T/2). The incremental sweep skips a patch whose values equal the run's own bit for bit: at layer 0 the
+ * positions other than K; later layers rarely (the clean run is computed before the JIT has warmed up, so its
+ * roundings differ); {@code --differ-at 0} leaves it the fewest skips. One JSON line
  * per method, {@code {"bench":"patch-sweep","method":..,"layers":..,"seq":..,"patches":..,"threads":..,"ms":..}},
  * the median of R timed sweeps (default 3) after one untimed; with both, a last line gives the largest difference
  * between the two sweeps' values.

@@ -25,9 +25,10 @@ import java.util.Set;
  * stack at block L, with the target's own {@code hook_resid_pre} for positions ≥ P and the target's cached keys and
  * values for positions &lt; P; a forward hook at the patched point writes the source activation. All patches that
  * start at one position run as one pass, each entering at its own block, so a block computes only for the patches
- * at or below it. A patch whose source values equal the target's own, bit for bit (e.g. positions before the first
- * token where clean and corrupted prompts differ), cannot change anything and takes the target's metric without a
- * pass.
+ * at or below it. A patch whose source values equal the target's own bit for bit cannot change anything and takes
+ * the target's metric without a pass: always the embeddings before the first differing token; later points too when
+ * both runs rounded alike (the JIT may compile a kernel between the runs and round differently, which costs only the
+ * skip).
  *
  * <p>Requires a batch without padding (clean and corrupted prompts of one token length). When the metric
  * {@linkplain Metric#readsLastPositionOnly reads only the last position}, only that position is unembedded, and the
