@@ -231,7 +231,25 @@ public final class CacheAnalysis {
         }
         Tensor dir = residDirections(tokens);                           // [batch, d_model]
         if (incorrect != null) dir = dir.sub(residDirections(incorrect));
-        return Tensor.einsum("cbpm,bm->cbp", s.stack(), dir);
+        return directionAttrs(s, dir);
+    }
+
+    /**
+     * Attribution of each component to any residual direction (a probe, a steering vector, a difference of
+     * unembedding columns): component · direction.
+     *
+     * @param s         stack [component, batch, pos, d_model]
+     * @param direction [d_model] for every row, or [batch, d_model] per row
+     * @return [component, batch, pos]
+     */
+    public Tensor directionAttrs(LabeledStack s, Tensor direction) {
+        int batch = s.stack().size(1), d = s.stack().size(3);
+        if (direction.rank() == 1 && direction.size(0) == d) direction = direction.unsqueeze(0).expand(batch, d);
+        if (direction.rank() != 2 || direction.size(0) != batch || direction.size(1) != d) {
+            throw new IllegalArgumentException("direction must be [" + d + "] or [" + batch + ", " + d + "] but is "
+                    + java.util.Arrays.toString(direction.shape()));
+        }
+        return Tensor.einsum("cbpm,bm->cbp", s.stack(), direction);
     }
 
     /**

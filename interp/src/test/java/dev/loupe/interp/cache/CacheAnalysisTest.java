@@ -122,4 +122,16 @@ class CacheAnalysisTest {
         assertThrows(IllegalArgumentException.class, () -> A.accumulatedResid(LAYERS + 1, false, false));
         assertThrows(IllegalArgumentException.class, () -> A.residDirections(VOCAB));
     }
+
+    @Test
+    void directionAttributionIsTheDotProductOfEachComponentWithTheDirection() {
+        LabeledStack s = A.decomposeResid(2, false, false);
+        Tensor dir = Tensor.randn(new Rng(4), D);
+        Tensor attrs = A.directionAttrs(s, dir);                                      // [component, batch, pos]
+        Tensor comp = s.component("1_attn_out");                                      // [batch, pos, d_model]
+        double dot = 0;
+        for (int i = 0; i < D; i++) dot += (double) comp.get(1, 3, i) * dir.get(i);
+        assertEquals(dot, attrs.get(s.labels().indexOf("1_attn_out"), 1, 3), 1e-5);
+        assertThrows(IllegalArgumentException.class, () -> A.directionAttrs(s, Tensor.zeros(D + 1)));
+    }
 }
