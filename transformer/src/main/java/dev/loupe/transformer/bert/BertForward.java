@@ -1,6 +1,7 @@
 package dev.loupe.transformer.bert;
 
 import dev.loupe.tensor.Tensor;
+import dev.loupe.transformer.HookedAttention;
 import dev.loupe.transformer.hooks.HookNames;
 import dev.loupe.transformer.hooks.HookRun;
 
@@ -98,18 +99,8 @@ final class BertForward {
         q = run.point(HookNames.attn(l, "hook_q"), q);
         k = run.point(HookNames.attn(l, "hook_k"), k);
         v = run.point(HookNames.attn(l, "hook_v"), v);
-        Tensor scores = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)).mul((float) (1.0 / Math.sqrt(d)));
-        if (keyMask != null) scores = scores.add(keyMask);
-        scores = run.point(HookNames.attn(l, "hook_attn_scores"), scores); // [b, h, p, p]
-        Tensor pattern = run.point(HookNames.attn(l, "hook_pattern"), scores.softmax(-1));
-        Tensor z = pattern.matmul(v.permute(0, 2, 1, 3)).permute(0, 2, 1, 3); // [b, p, h, d]
-        z = run.point(HookNames.attn(l, "hook_z"), z);
-        String resultName = HookNames.attn(l, "hook_result");
-        if (run.wants(resultName)) {
-            Tensor result = run.point(resultName, Tensor.einsum("bphd,hdm->bphm", z, w.wO(l))); // [b, p, h, m]
-            return result.sum(2).add(bw.bO());
-        }
-        return z.reshape(b, p, m).matmul(bw.wO()).add(bw.bO());
+        return HookedAttention.apply(run, l, q, k, v, (float) (1.0 / Math.sqrt(d)), keyMask, null, w.wO(l), bw.wO(),
+                bw.bO());
     }
 
     /** BERT's pooler: tanh(hidden[:, 0] @ W + b), [b, m]; null when the weights have none. */

@@ -1,6 +1,7 @@
 package dev.loupe.transformer.gpt2;
 
 import dev.loupe.tensor.Tensor;
+import dev.loupe.transformer.HookedAttention;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.hooks.HookNames;
 import dev.loupe.transformer.hooks.HookRun;
@@ -178,22 +179,11 @@ final class Gpt2Forward {
             newKeys[l] = k.detach();
             newValues[l] = v.detach();
         }
-        Tensor scores = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)); // [b, h, p, k]
-        if (c.scaleAttn()) scores = scores.mul((float) (1.0 / Math.sqrt(d)));
         boolean local = c.attention().get(l) == Gpt2Config.AttentionKind.LOCAL;
-        scores = scores.add(rows(local ? masks.local : masks.global, b));
-        scores = run.point(HookNames.attn(l, "hook_attn_scores"), scores);
-        Tensor pattern = scores.softmax(-1);
-        if (masks.queryValid != null) pattern = pattern.mul(rows(masks.queryValid, b));
-        pattern = run.point(HookNames.attn(l, "hook_pattern"), pattern);
-        Tensor z = pattern.matmul(v.permute(0, 2, 1, 3)).permute(0, 2, 1, 3); // [b, p, h, d]
-        z = run.point(HookNames.attn(l, "hook_z"), z);
-        String resultName = HookNames.attn(l, "hook_result");
-        if (run.wants(resultName)) {
-            Tensor result = run.point(resultName, Tensor.einsum("bphd,hdm->bphm", z, w.wO(l))); // [b, p, h, m]
-            return result.sum(2).add(bw.bO());
-        }
-        return z.reshape(b, p, m).matmul(bw.wO()).add(bw.bO());
+        float scale = c.scaleAttn() ? (float) (1.0 / Math.sqrt(d)) : 1f;
+        Tensor queryValid = masks.queryValid == null ? null : rows(masks.queryValid, b);
+        return HookedAttention.apply(run, l, q, k, v, scale, rows(local ? masks.local : masks.global, b), queryValid,
+                w.wO(l), bw.wO(), bw.bO());
     }
 
     /** x [..., m] (after ln_final) → logits [..., d_vocab]. */
