@@ -1,11 +1,11 @@
 package dev.loupe.interp.ablation;
 
+import dev.loupe.interp.RandomGpt2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.gpt2.Gpt2Config;
@@ -23,13 +23,8 @@ class AblatorTest {
     private static final int D = 16, HEADS = 4, DH = 4, VOCAB = 40;
 
     private static Gpt2Weights weights() {
-        Rng rng = new Rng(11);
         Gpt2Config c = Gpt2Config.gpt2(2, D, HEADS, VOCAB, 12);
-        Gpt2Weights w = Gpt2Weights.init(c, rng);
-        for (Tensor t : w.leaves()) {
-            if (t.rank() == 1) t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f).add(t));
-            else t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.25f));
-        }
+        Gpt2Weights w = RandomGpt2.weights(c, 11, 0.25f);
         return w;
     }
 

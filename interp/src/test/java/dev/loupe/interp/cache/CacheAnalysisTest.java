@@ -1,5 +1,6 @@
 package dev.loupe.interp.cache;
 
+import dev.loupe.interp.RandomGpt2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -21,13 +22,8 @@ class CacheAnalysisTest {
 
     /** A random model whose LayerNorms and biases are not the identity, so that every term matters. */
     static Gpt2Model model() {
-        Rng rng = new Rng(7);
         Gpt2Config c = Gpt2Config.gpt2(LAYERS, D, HEADS, VOCAB, 16);
-        Gpt2Weights w = Gpt2Weights.init(c, rng);
-        for (Tensor t : w.leaves()) {
-            if (t.rank() == 1) t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f).add(t));
-            else t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.15f));
-        }
+        Gpt2Weights w = RandomGpt2.weights(c, 7, 0.15f);
         return new Gpt2Model(c, w);
     }
 

@@ -1,9 +1,9 @@
 package dev.loupe.interp.lens;
 
+import dev.loupe.interp.RandomGpt2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.gpt2.Gpt2Config;
@@ -16,13 +16,8 @@ import org.junit.jupiter.api.Test;
 
 class LogitLensTest {
     private static Gpt2Model model() {
-        Rng rng = new Rng(3);
         Gpt2Config c = Gpt2Config.gpt2(2, 16, 2, 30, 8);
-        Gpt2Weights w = Gpt2Weights.init(c, rng);
-        for (Tensor t : w.leaves()) {
-            if (t.rank() == 1) t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f).add(t));
-            else t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.2f));
-        }
+        Gpt2Weights w = RandomGpt2.weights(c, 3, 0.2f);
         return new Gpt2Model(c, w);
     }
 

@@ -1,10 +1,10 @@
 package dev.loupe.interp.patching;
 
+import dev.loupe.interp.RandomGpt2;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.gpt2.Gpt2Config;
@@ -23,13 +23,8 @@ class ActivationPatchingTest {
     private static final int LAYERS = 2, D = 16, HEADS = 4, VOCAB = 40, DIFF = 2;
 
     private static Gpt2Model model(boolean silenceL1H2) {
-        Rng rng = new Rng(5);
         Gpt2Config c = Gpt2Config.gpt2(LAYERS, D, HEADS, VOCAB, 12);
-        Gpt2Weights w = Gpt2Weights.init(c, rng);
-        for (Tensor t : w.leaves()) {
-            if (t.rank() == 1) t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f).add(t));
-            else t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f));
-        }
+        Gpt2Weights w = RandomGpt2.weights(c, 5, 0.3f);
         if (silenceL1H2) w.blocks().get(1).wO().narrow(0, 2 * (D / HEADS), D / HEADS).fill(0);
         return new Gpt2Model(c, w);
     }

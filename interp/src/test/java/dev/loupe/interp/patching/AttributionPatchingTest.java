@@ -1,5 +1,6 @@
 package dev.loupe.interp.patching;
 
+import dev.loupe.interp.RandomGpt2;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loupe.interp.ablation.Ablator;
 import dev.loupe.interp.ablation.Target;
-import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.gpt2.Gpt2Config;
@@ -28,14 +28,9 @@ class AttributionPatchingTest {
     private static final int LAYERS = 3, D = 16, HEADS = 4, VOCAB = 30;
 
     private static Gpt2Model model(boolean attnOnly) {
-        Rng rng = new Rng(21);
         Gpt2Config c = Gpt2Config.gpt2(LAYERS, D, HEADS, VOCAB, 12);
         if (attnOnly) c = c.attentionOnly();
-        Gpt2Weights w = Gpt2Weights.init(c, rng);
-        for (Tensor t : w.leaves()) {
-            if (t.rank() == 1) t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f).add(t));
-            else t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f));
-        }
+        Gpt2Weights w = RandomGpt2.weights(c, 21, 0.3f);
         return new Gpt2Model(c, w);
     }
 

@@ -1,12 +1,12 @@
 package dev.loupe.interp.patching;
 
+import dev.loupe.interp.RandomGpt2;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.loupe.interp.patching.ActivationPatching.HeadPoint;
 import dev.loupe.interp.patching.ActivationPatching.Stream;
-import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.gpt2.Gpt2Config;
@@ -31,12 +31,7 @@ class IncrementalPatchingTest {
     private static final Metric ALL = logits -> logits.narrow(2, 7, 1).sum();
 
     private static Gpt2Model model(Gpt2Config c, long seed) {
-        Rng rng = new Rng(seed);
-        Gpt2Weights w = Gpt2Weights.init(c, rng);
-        for (Tensor t : w.leaves()) {
-            if (t.rank() == 1) t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f).add(t));
-            else t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f));
-        }
+        Gpt2Weights w = RandomGpt2.weights(c, seed, 0.3f);
         return new Gpt2Model(c, w);
     }
 

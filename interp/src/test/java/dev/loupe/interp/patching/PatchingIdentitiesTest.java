@@ -1,11 +1,11 @@
 package dev.loupe.interp.patching;
 
+import dev.loupe.interp.RandomGpt2;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.loupe.interp.ablation.Ablation;
 import dev.loupe.interp.ablation.Ablator;
 import dev.loupe.interp.ablation.Target;
-import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.gpt2.Gpt2Config;
@@ -28,13 +28,8 @@ class PatchingIdentitiesTest {
     private static final Gpt2Model MODEL;
 
     static {
-        Rng rng = new Rng(11);
         Gpt2Config c = Gpt2Config.gpt2(LAYERS, 16, HEADS, 40, 12);
-        Gpt2Weights w = Gpt2Weights.init(c, rng);
-        for (Tensor t : w.leaves()) {
-            if (t.rank() == 1) t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f).add(t));
-            else t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f));
-        }
+        Gpt2Weights w = RandomGpt2.weights(c, 11, 0.3f);
         MODEL = new Gpt2Model(c, w);
     }
 

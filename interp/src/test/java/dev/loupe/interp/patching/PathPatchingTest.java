@@ -1,5 +1,6 @@
 package dev.loupe.interp.patching;
 
+import dev.loupe.interp.RandomGpt2;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -7,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.loupe.interp.patching.PathPatching.Receiver;
 import dev.loupe.interp.patching.PathPatching.Sender;
-import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.gpt2.Gpt2Config;
@@ -33,13 +33,8 @@ class PathPatchingTest {
     private static final PathPatching.Options FREEZE = new PathPatching.Options(true);
 
     private static Gpt2Model model() {
-        Rng rng = new Rng(33);
         Gpt2Config c = Gpt2Config.gpt2(LAYERS, D, HEADS, VOCAB, 12);
-        Gpt2Weights w = Gpt2Weights.init(c, rng);
-        for (Tensor t : w.leaves()) {
-            if (t.rank() == 1) t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f).add(t));
-            else t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f));
-        }
+        Gpt2Weights w = RandomGpt2.weights(c, 33, 0.3f);
         return new Gpt2Model(c, w);
     }
 
