@@ -129,12 +129,20 @@ public final class ActivationPatching {
     }
 
     static Tensor sourceAt(ActivationCache source, String point, TokenBatch target) {
+        return sourceAt(source, point, target.batch(), target.length());
+    }
+
+    /**
+     * The source run's activation at {@code point}, checked to match a target of {@code batch} rows and
+     * {@code length} positions (patterns: [batch, head, pos, pos]; other points: [batch, pos, ...]).
+     */
+    static Tensor sourceAt(ActivationCache source, String point, int batch, int length) {
         Tensor src = source.get(point);
-        if (src.size(0) != target.batch() || src.size(1) != target.length() && !point.endsWith("hook_pattern")
-                || point.endsWith("hook_pattern") && src.size(2) != target.length()) {
+        int posAxis = point.endsWith("hook_pattern") ? 2 : 1;
+        if (src.size(0) != batch || src.size(posAxis) != length) {
             throw new IllegalArgumentException("source activation " + point + " has shape "
-                    + Arrays.toString(src.shape()) + " but the target batch is " + target + ": clean and corrupted "
-                    + "prompts must have the same batch size and length");
+                    + Arrays.toString(src.shape()) + " but the target is " + batch + " x " + length + " tokens: "
+                    + "source and target prompts must have the same batch size and length");
         }
         return src;
     }

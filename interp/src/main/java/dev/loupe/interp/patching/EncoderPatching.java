@@ -1,5 +1,7 @@
 package dev.loupe.interp.patching;
 
+import dev.loupe.interp.ablation.Ablator;
+import dev.loupe.interp.ablation.Target;
 import dev.loupe.interp.patching.ActivationPatching.HeadPoint;
 import dev.loupe.interp.patching.ActivationPatching.Stream;
 import dev.loupe.tensor.Autograd;
@@ -9,7 +11,6 @@ import dev.loupe.transformer.bert.BertModel;
 import dev.loupe.transformer.hooks.ActivationCache;
 import dev.loupe.transformer.hooks.HookNames;
 import dev.loupe.transformer.hooks.Hooks;
-import java.util.Arrays;
 
 /**
  * Activation patching of sentence encoders ({@link BertModel}): one forward pass per patch, each measured by a
@@ -47,7 +48,8 @@ public final class EncoderPatching {
             Tensor src = sourceAt(source, point, target);
             for (int p = 0; p < len; p++) {
                 int pos = p;
-                out[l * len + p] = measure(model, target, metric, point, act -> write(act, src, -1, 0, pos));
+                Target t = new Target.Stream(point, new int[] {pos});
+                out[l * len + p] = measure(model, target, metric, point, act -> write(act, src, t));
             }
         }
         return Tensor.of(out, layers, len);
@@ -68,8 +70,8 @@ public final class EncoderPatching {
             Tensor src = sourceAt(source, name, target);
             for (int h = 0; h < heads; h++) {
                 int head = h;
-                out[l * heads + h] = measure(model, target, metric, name,
-                        act -> write(act, src, head, pattern ? 1 : 2, -1));
+                Target t = pattern ? new Target.Pattern(l, head, null) : new Target.HeadSlice(name, head, null);
+                out[l * heads + h] = measure(model, target, metric, name, act -> write(act, src, t));
             }
         }
         return Tensor.of(out, layers, heads);
@@ -82,24 +84,10 @@ public final class EncoderPatching {
         }
     }
 
-    /**
-     * {@code act} with {@code src}'s values at head {@code head} (along {@code headAxis}; -1: every head) and position
-     * {@code pos} (along dim 1; -1: every position).
-     */
-    private static Tensor write(Tensor act, Tensor src, int head, int headAxis, int pos) {
-        Tensor copy = Tensor.zeros(act.shape());
-        copy.copyFrom(act);
-        Tensor dst = copy, from = src;
-        if (head >= 0) {
-            dst = dst.narrow(headAxis, head, 1);
-            from = from.narrow(headAxis, head, 1);
-        }
-        if (pos >= 0) {
-            dst = dst.narrow(1, pos, 1);
-            from = from.narrow(1, pos, 1);
-        }
-        dst.copyFrom(from);
-        return copy;
+    /** {@code act} with {@code src}'s values on {@code t}'s slice, as {@link Ablator} writes explicit values. */
+    private static Tensor write(Tensor act, Tensor src, Target t) {
+        Tensor mask = Ablator.mask(t, act.shape());
+        return act.mul(mask.neg().add(1)).add(src.mul(mask));
     }
 
     private static float measure(BertModel model, BertInput target, Metric metric, String point,
@@ -111,13 +99,6 @@ public final class EncoderPatching {
     }
 
     private static Tensor sourceAt(ActivationCache source, String point, BertInput target) {
-        Tensor src = source.get(point);
-        int posAxis = point.endsWith("hook_pattern") ? 2 : 1;
-        if (src.size(0) != target.batch() || src.size(posAxis) != target.length()) {
-            throw new IllegalArgumentException("source activation " + point + " has shape "
-                    + Arrays.toString(src.shape()) + " but the target batch is [" + target.batch() + ", "
-                    + target.length() + "]: source and target inputs must have the same shape");
-        }
-        return src;
+        return ActivationPatching.sourceAt(source, point, target.batch(), target.length());
     }
 }
