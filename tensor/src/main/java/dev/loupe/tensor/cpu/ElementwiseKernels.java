@@ -29,12 +29,6 @@ final class ElementwiseKernels {
     private ElementwiseKernels() {
     }
 
-    /** A binary function of whole vectors; must be small enough to inline. */
-    @FunctionalInterface
-    private interface VectorFn2 {
-        FloatVector apply(FloatVector a, FloatVector b);
-    }
-
     static void copy(Tensor src, Tensor dst) {
         if (!(src.storage() instanceof FloatStorage)) {
             copyWidening(src, dst);
@@ -122,29 +116,16 @@ final class ElementwiseKernels {
         Parallel.forRange(blocks, ROW_GRAIN / L, (b0, b1) -> piece.run(b0 * L, Math.min(n, b1 * L) - b0 * L));
     }
 
-    /** One contiguous output row; each input has stride 1 or 0 along it. */
+    /**
+     * One contiguous output row; each input has stride 1 or 0 along it. Every op runs in one loop with the op chosen
+     * per vector by a switch on a loop-invariant value, not a lambda: a lambda passed to a shared loop makes its call
+     * site megamorphic once several ops run, C2 then leaves it out of line and every vector is boxed (the Vector API's
+     * slow Java fallback). max/min follow Math.max/min: NaN wins, +0 > -0. Comparisons give 1 where they hold, else
+     * 0; with a NaN operand only NE holds, as in Java.
+     */
     private static void binaryRow(BinaryOp op, float[] x, int oa, int sa, float[] z, int ob, int sb,
                                   float[] y, int oc, int n) {
-        switch (op) {
-            case ADD, SUB, MUL, DIV, MAX, MIN -> arithmetic(op, x, oa, sa, z, ob, sb, y, oc, n);
-            case EQ -> eq(x, oa, sa, z, ob, sb, y, oc, n);
-            case NE -> ne(x, oa, sa, z, ob, sb, y, oc, n);
-            case LT -> lt(x, oa, sa, z, ob, sb, y, oc, n);
-            case LE -> le(x, oa, sa, z, ob, sb, y, oc, n);
-            case GT -> gt(x, oa, sa, z, ob, sb, y, oc, n);
-            case GE -> ge(x, oa, sa, z, ob, sb, y, oc, n);
-            case POW -> throw new AssertionError("pow has no SIMD row");
-        }
-    }
-
-    /**
-     * The arithmetic ops in one loop with the op chosen per vector by a switch on a loop-invariant value, not a
-     * lambda: a lambda passed to a shared loop makes its call site megamorphic once several ops run, C2 then leaves
-     * it out of line and every vector is boxed (the Vector API's slow Java fallback). max/min follow Math.max/min:
-     * NaN wins, +0 > -0.
-     */
-    private static void arithmetic(BinaryOp op, float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y,
-                                   int oc, int n) {
+        if (op == BinaryOp.POW) throw new AssertionError("pow has no SIMD row");
         FloatVector ka = FloatVector.broadcast(S, x[oa]), kb = FloatVector.broadcast(S, z[ob]);
         for (int i = 0; i < n; i += L) {
             VectorMask<Float> m = S.indexInRange(i, n);
@@ -156,61 +137,21 @@ final class ElementwiseKernels {
                 case MUL -> va.mul(vb);
                 case DIV -> va.div(vb);
                 case MAX -> va.max(vb);
-                default -> va.min(vb);
+                case MIN -> va.min(vb);
+                case EQ -> ones(va.eq(vb));
+                case NE -> ones(va.eq(vb).not());
+                case LT -> ones(va.lt(vb));
+                case LE -> ones(va.compare(VectorOperators.LE, vb));
+                case GT -> ones(vb.lt(va));
+                case GE -> ones(va.compare(VectorOperators.GE, vb));
+                case POW -> throw new AssertionError("unreachable");
             };
             r.intoArray(y, oc + i, m);
         }
     }
 
-    // Comparisons give 1 where they hold, else 0; with a NaN operand only NE holds, as in Java.
-
-    private static void eq(float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y, int oc, int n) {
-        map2(x, oa, sa, z, ob, sb, y, oc, n, (p, q) -> ones(p.eq(q)));
-    }
-
-    private static void ne(float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y, int oc, int n) {
-        map2(x, oa, sa, z, ob, sb, y, oc, n, (p, q) -> ones(p.eq(q).not()));
-    }
-
-    private static void lt(float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y, int oc, int n) {
-        map2(x, oa, sa, z, ob, sb, y, oc, n, (p, q) -> ones(p.lt(q)));
-    }
-
-    private static void le(float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y, int oc, int n) {
-        map2(x, oa, sa, z, ob, sb, y, oc, n, (p, q) -> ones(p.compare(VectorOperators.LE, q)));
-    }
-
-    private static void gt(float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y, int oc, int n) {
-        map2(x, oa, sa, z, ob, sb, y, oc, n, (p, q) -> ones(q.lt(p)));
-    }
-
-    private static void ge(float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y, int oc, int n) {
-        map2(x, oa, sa, z, ob, sb, y, oc, n, (p, q) -> ones(p.compare(VectorOperators.GE, q)));
-    }
-
     private static FloatVector ones(VectorMask<Float> m) {
         return FloatVector.zero(S).blend(1f, m);
-    }
-
-    /**
-     * {@code y[oc + i] = f(a_i, b_i)} where {@code a_i = x[oa + i * sa]}, {@code sa} 0 or 1 (likewise b): full
-     * vectors, then one masked vector for the tail.
-     */
-    private static void map2(float[] x, int oa, int sa, float[] z, int ob, int sb, float[] y, int oc, int n,
-                             VectorFn2 f) {
-        FloatVector ka = FloatVector.broadcast(S, x[oa]), kb = FloatVector.broadcast(S, z[ob]);
-        int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += L) {
-            FloatVector va = sa == 0 ? ka : FloatVector.fromArray(S, x, oa + i);
-            FloatVector vb = sb == 0 ? kb : FloatVector.fromArray(S, z, ob + i);
-            f.apply(va, vb).intoArray(y, oc + i);
-        }
-        if (i < n) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector va = sa == 0 ? ka : FloatVector.fromArray(S, x, oa + i, m);
-            FloatVector vb = sb == 0 ? kb : FloatVector.fromArray(S, z, ob + i, m);
-            f.apply(va, vb).intoArray(y, oc + i, m);
-        }
     }
 
     static void where(Tensor cond, Tensor a, Tensor b, Tensor out) {
