@@ -86,6 +86,8 @@ public final class Gemm {
 
     /** Floats of B widened per block by {@link #batchedWidening}: 4 MiB, a few L2s' worth, never the whole matrix. */
     private static final int WIDEN_BLOCK = 1 << 20;
+    /** Per-thread widening scratch, grown once: a mapped model's every linear layer would otherwise allocate 4 MiB. */
+    private static final ThreadLocal<float[]> WIDEN_SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
 
     /**
      * As {@link #batched}, for {@code b} on a storage other than heap float32 (a memory-mapped weight file, bf16/f16):
@@ -110,7 +112,12 @@ public final class Gemm {
         int width = Math.max(NR, WIDEN_BLOCK / Math.max(1, k) / NR * NR);
         width = Math.min(width, n);
         boolean transposed = b.strides()[0] == 1 && k > 1;
-        FloatStorage scratch = new FloatStorage(Math.max(1, k * width));
+        float[] buffer = WIDEN_SCRATCH.get();
+        if (buffer.length < Math.max(1, k * width)) {
+            buffer = new float[Math.max(1, k * width)];
+            WIDEN_SCRATCH.set(buffer);
+        }
+        FloatStorage scratch = new FloatStorage(buffer);
         for (int j0 = 0; j0 < n; j0 += width) {
             int w = Math.min(width, n - j0);
             Tensor block = b.narrow(1, j0, w), wide;
