@@ -21,6 +21,8 @@ final class UnaryKernels {
     private static final int L = S.length();
     /** Elements per chunk of the two-pass GELU: its scratch stays in L1. */
     private static final int GELU_CHUNK = 512;
+    /** Per-thread scratch for {@link #geluErf}'s first pass, so the hot loop never allocates. */
+    private static final ThreadLocal<float[]> GELU_SCRATCH = ThreadLocal.withInitial(() -> new float[GELU_CHUNK]);
 
     private UnaryKernels() {
     }
@@ -43,9 +45,10 @@ final class UnaryKernels {
 
     /**
      * The ops of a few instructions each, in one loop with the op chosen by a switch on a loop-invariant value.
-     * {@code POW_SCALAR} here means the cube (see {@link #powScalar}).
+     * {@code POW_SCALAR} is taken here only for the exponent 3 (see {@link #powScalar}).
      */
     private static void cheap(UnaryOp op, float[] x, int ox, float[] y, int oy, int n, float p0, float p1) {
+        if (op == UnaryOp.POW_SCALAR && p0 != 3f) throw new AssertionError("only x^3 runs here, not x^" + p0);
         FloatVector one = FloatVector.broadcast(S, 1f);
         for (int i = 0; i < n; i += L) {
             VectorMask<Float> m = S.indexInRange(i, n);
@@ -119,7 +122,7 @@ final class UnaryKernels {
      * inlining and leaves the exp out of line, which boxes every vector and is ten times slower.)
      */
     private static void geluErf(float[] x, int ox, float[] y, int oy, int n, boolean grad) {
-        float[] g = new float[Math.min(n, GELU_CHUNK)];
+        float[] g = GELU_SCRATCH.get();
         for (int c = 0; c < n; c += GELU_CHUNK) {
             int len = Math.min(GELU_CHUNK, n - c);
             gaussian(x, ox + c, g, len);
@@ -162,7 +165,7 @@ final class UnaryKernels {
         } else if (p0 == 2f) {
             cheap(UnaryOp.SQUARE, x, ox, y, oy, n, 0f, 0f);
         } else if (p0 == 3f) {
-            cheap(UnaryOp.POW_SCALAR, x, ox, y, oy, n, 0f, 0f);
+            cheap(UnaryOp.POW_SCALAR, x, ox, y, oy, n, 3f, 0f);
         } else if (p0 == -1f) {
             cheap(UnaryOp.RECIPROCAL, x, ox, y, oy, n, 0f, 0f);
         } else {
