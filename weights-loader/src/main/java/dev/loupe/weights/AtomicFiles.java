@@ -50,9 +50,11 @@ public final class AtomicFiles {
     /** Writes {@code text} as UTF-8 to {@code file}, atomically as {@link #write(Path, Body)}. */
     public static void writeString(Path file, String text) throws IOException {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        write(file, ch -> {
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes);
-            while (b.hasRemaining()) ch.write(b);
-        });
+        write(file, ch -> writeFully(ch, java.nio.ByteBuffer.wrap(bytes)));
+    }
+
+    /** Writes all of {@code b} (a channel may take fewer bytes per call). */
+    public static void writeFully(FileChannel ch, java.nio.ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) ch.write(b);
     }
 }

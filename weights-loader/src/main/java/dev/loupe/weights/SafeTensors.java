@@ -98,7 +98,7 @@ public final class SafeTensors {
             ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
             head.putLong(padded).put(json);
             while (head.hasRemaining()) head.put((byte) ' ');
-            writeFully(ch, head.flip());
+            AtomicFiles.writeFully(ch, head.flip());
             ByteBuffer buf = ByteBuffer.allocate(4 * WRITE_CHUNK).order(ByteOrder.LITTLE_ENDIAN);
             float[] chunk = new float[WRITE_CHUNK];
             for (Tensor t : tensors.values()) {
@@ -109,14 +109,10 @@ public final class SafeTensors {
                     buf.clear();
                     buf.asFloatBuffer().put(chunk, 0, n);
                     buf.limit(4 * n);
-                    writeFully(ch, buf);
+                    AtomicFiles.writeFully(ch, buf);
                 }
             }
         });
-    }
-
-    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
-        while (b.hasRemaining()) ch.write(b);
     }
 
     private static Checkpoint read(MappedFile mf) throws WeightFileException {

@@ -103,4 +103,20 @@ class SafeTensorsWriteTest {
             assertEquals(1, files.count());
         }
     }
+
+    @Test
+    void aBodyThatFailsMidWriteLeavesTheOldFileAndNoTemporaryFile() throws IOException {
+        Path f = dir.resolve("w.safetensors");
+        SafeTensors.write(f, Map.of("t", Tensor.ones(3)), Map.of());
+        byte[] before = Files.readAllBytes(f);
+        IOException e = assertThrows(IOException.class, () -> AtomicFiles.write(f, ch -> {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[] {1, 2, 3, 4}));
+            throw new IOException("disk full");
+        }));
+        assertEquals("disk full", e.getMessage());
+        assertArrayEquals(before, Files.readAllBytes(f));
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of(f.getFileName().toString()), files.map(p -> p.getFileName().toString()).toList());
+        }
+    }
 }
