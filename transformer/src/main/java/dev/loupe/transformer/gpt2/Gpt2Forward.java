@@ -188,10 +188,7 @@ final class Gpt2Forward {
 
     /** x [..., m] (after ln_final) → logits [..., d_vocab]. */
     static Tensor unembed(Gpt2Weights w, Tensor x) {
-        // Tied: transpose wte now rather than use the stored view, which was made before wte required a gradient and
-        // so would carry none of the unembedding's gradient back to wte.
-        Tensor wU = w.tied() ? w.wte().transpose(0, 1) : w.wU();
-        Tensor logits = x.matmul(wU);
+        Tensor logits = x.matmul(w.wU()); // a tied wU() is a fresh view of wte, so its gradient reaches wte
         return w.bU() == null ? logits : logits.add(w.bU());
     }
 

@@ -46,11 +46,11 @@ final class Gpt2Loader {
         Tensor wU = wte.transpose(0, 1);
         String head = "lm_head.weight";
         if (ckpt.names().contains(head)) {
-            Tensor lm = get(head, head, c.dVocab(), d);
+            Tensor lm = get(head, c.dVocab(), d);
             // A .bin stores a tied lm_head as a view of wte's storage; safetensors files usually omit it.
             if (lm.storage() != wte.storage() && !sameValues(lm, wte)) wU = lm.transpose(0, 1);
         }
-        Tensor bU = ckpt.names().contains("lm_head.bias") ? get("lm_head.bias", "lm_head.bias", c.dVocab()) : null;
+        Tensor bU = ckpt.names().contains("lm_head.bias") ? get("lm_head.bias", c.dVocab()) : null;
         return new Gpt2Weights(c.nHeads(), wte, wpe, blocks, tensor("ln_f.weight", d), tensor("ln_f.bias", d), wU, bU);
     }
 
@@ -96,10 +96,10 @@ final class Gpt2Loader {
     }
 
     private Tensor tensor(String name, int... shape) throws WeightFileException {
-        return get(prefix + name, name, shape);
+        return get(prefix + name, shape);
     }
 
-    private Tensor get(String full, String shortName, int... shape) throws WeightFileException {
+    private Tensor get(String full, int... shape) throws WeightFileException {
         if (!ckpt.names().contains(full)) {
             String hint = ckpt.skipped().containsKey(full) ? " (stored as " + ckpt.skipped().get(full)
                     + ", not a float type)" : "";

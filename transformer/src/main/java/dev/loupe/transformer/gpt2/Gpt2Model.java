@@ -1,5 +1,6 @@
 package dev.loupe.transformer.gpt2;
 
+import dev.loupe.tensor.Shapes;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.hooks.ActivationCache;
@@ -154,11 +155,7 @@ public final class Gpt2Model implements AutoCloseable {
 
     private static long floatBytes(Checkpoint ckpt) {
         long n = 0;
-        for (String name : ckpt.names()) {
-            long e = 1;
-            for (int s : ckpt.shape(name)) e *= s;
-            n += 4 * e;
-        }
+        for (String name : ckpt.names()) n += 4L * Shapes.numel(ckpt.shape(name));
         return n;
     }
 

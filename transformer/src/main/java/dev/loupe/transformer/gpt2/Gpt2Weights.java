@@ -90,7 +90,7 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
     /** b_Q, b_K, b_V of layer {@code l} ({@code which} 0, 1, 2): [head, d_head] (a view), or zeros when absent. */
     public Tensor bQkv(int l, int which) {
         Block b = blocks.get(l);
-        int d = b.wQkv().size(0), heads = heads(l);
+        int d = b.wQkv().size(0), heads = nHeads;
         if (b.bQkv() == null) return Tensor.zeros(heads, d / heads);
         return b.bQkv().view(3, heads, d / heads).select(0, which);
     }
@@ -98,13 +98,13 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
     /** W_O of layer {@code l}: [head, d_head, d_model] (a view). */
     public Tensor wO(int l) {
         Tensor w = blocks.get(l).wO();
-        int heads = heads(l);
+        int heads = nHeads;
         return splitRows(w, heads, w.size(0) / heads);
     }
 
     private Tensor qkvWeight(int l, int which) {
         Tensor w = blocks.get(l).wQkv();
-        int d = w.size(0), heads = heads(l);
+        int d = w.size(0), heads = nHeads;
         return splitRows(w.transpose(0, 1), 3, heads, d / heads).select(0, which).permute(0, 2, 1);
     }
 
@@ -131,9 +131,6 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
         return t.view(tShape).permute(order); // [c, parts...] → [parts..., c]
     }
 
-    private int heads(int l) {
-        return nHeads;
-    }
 
     // ---------------------------------------------------------------- parameters by name
 

@@ -92,10 +92,7 @@ public final class Hooks {
     }
 
     boolean selectsOptional(String name) {
-        if (cacheForcesOptional && caches(name)) return true;
-        for (Forward f : forward) if (f.where.matches(name)) return true;
-        for (Backward b : backward) if (b.where.matches(name)) return true;
-        return false;
+        return (cacheForcesOptional && caches(name)) || hookedExplicitly(name);
     }
 
     /** A forward or backward hook (not the cache) selects {@code name}. */

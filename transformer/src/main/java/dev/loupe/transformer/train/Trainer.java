@@ -27,7 +27,7 @@ import java.util.Map;
  * with the same config (up to the rounding differences of JIT-compiled reductions). Not thread-safe.
  */
 public final class Trainer {
-    /** Called after every step. */
+    /** Called after every step with that step's index (0-based), its loss and the learning rate it used. */
     @FunctionalInterface
     public interface Listener {
         void afterStep(int step, float loss, double lr);
@@ -97,9 +97,9 @@ public final class Trainer {
     public void run(int until, Listener listener) {
         int end = Math.min(until, config.steps());
         while (step < end) {
-            double lr = config.lrAt(step);
+            int taken = step; // trainStep advances step
             float loss = trainStep();
-            listener.afterStep(step, loss, lr);
+            listener.afterStep(taken, loss, config.lrAt(taken));
         }
     }
 
