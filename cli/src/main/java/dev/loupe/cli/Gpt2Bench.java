@@ -92,7 +92,7 @@ final class Gpt2Bench {
     /** One training step per call: the optimizer (and its moments) persists across calls, as in a training loop. */
     private static Runnable stepper(Gpt2Model m, TokenBatch tokens, int[][] targets) {
         m.weights().requireGrad();
-        AdamW opt = new AdamW(ParamGroup.split(m.weights().named(), ParamGroup.MATRICES, 0.01), 1e-4);
+        AdamW opt = new AdamW(ParamGroup.split(m.weights().namedLeaves(), ParamGroup.MATRICES, 0.01), 1e-4);
         int rows = tokens.batch() * tokens.length();
         Tensor flatTargets = Tensor.indices(targets).reshape(rows);
         return () -> {

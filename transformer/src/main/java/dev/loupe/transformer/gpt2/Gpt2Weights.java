@@ -138,9 +138,21 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
      * Every parameter tensor by its Hugging Face GPT-2 name ({@code wte.weight}, {@code h.0.attn.c_attn.weight} ...),
      * in GPT-2's [in, out] layout, skipping nulls and a tied {@code lm_head}: what {@link Gpt2Model#save} writes.
      * An untied {@code lm_head.weight} is a transposed view of {@link #wU()} ([d_vocab, d_model] as files store it),
-     * not the leaf itself: optimizers take {@link #leaves()}.
+     * not the leaf itself: optimizers take {@link #namedLeaves()}.
      */
     public Map<String, Tensor> named() {
+        return named(false);
+    }
+
+    /**
+     * As {@link #named()}, but an untied {@code lm_head.weight} is the leaf {@link #wU()} itself ([d_model, d_vocab]):
+     * the tensors an optimizer updates, by name (e.g. for {@code ParamGroup.split}).
+     */
+    public Map<String, Tensor> namedLeaves() {
+        return named(true);
+    }
+
+    private Map<String, Tensor> named(boolean leaves) {
         Map<String, Tensor> m = new LinkedHashMap<>();
         m.put("wte.weight", wte);
         m.put("wpe.weight", wpe);
@@ -162,7 +174,7 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
         }
         put(m, "ln_f.weight", lnFinalW);
         put(m, "ln_f.bias", lnFinalB);
-        if (!tied()) m.put("lm_head.weight", wU.transpose(0, 1));
+        if (!tied()) m.put("lm_head.weight", leaves ? wU : wU.transpose(0, 1));
         put(m, "lm_head.bias", bU);
         return m;
     }
@@ -179,15 +191,7 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
 
     /** The parameter tensors themselves (not views), each once: a tied unembedding is {@code wte}. */
     public List<Tensor> leaves() {
-        List<Tensor> out = new ArrayList<>(List.of(wte, wpe));
-        for (Block b : blocks) {
-            for (Tensor t : new Tensor[] {b.ln1W(), b.ln1B(), b.wQkv(), b.bQkv(), b.wO(), b.bO(), b.ln2W(), b.ln2B(),
-                    b.wIn(), b.bIn(), b.wOut(), b.bOut()}) {
-                if (t != null) out.add(t);
-            }
-        }
-        for (Tensor t : new Tensor[] {lnFinalW, lnFinalB, tied() ? null : wU, bU}) if (t != null) out.add(t);
-        return out;
+        return List.copyOf(namedLeaves().values());
     }
 
     /**

@@ -27,7 +27,7 @@ public record ParamGroup(List<Tensor> params, double weightDecay) {
     }
 
     /**
-     * Two groups from named parameters (e.g. {@code Gpt2Weights.named()}): those {@code decays} accepts, with
+     * Two groups from named parameters (e.g. {@code Gpt2Weights.namedLeaves()}): those {@code decays} accepts, with
      * {@code weightDecay}, then the rest with none. Either group may be empty.
      */
     public static List<ParamGroup> split(Map<String, Tensor> named, BiPredicate<String, Tensor> decays,

@@ -50,11 +50,8 @@ public final class Trainer {
         this.config = config;
         this.data = data;
         model.weights().requireGrad();
-        // From the leaves, not named(): an untied unembedding is named as a transposed view of its leaf.
-        List<Tensor> decayed = new ArrayList<>(), exempt = new ArrayList<>();
-        for (Tensor t : model.weights().leaves()) (t.rank() >= 2 ? decayed : exempt).add(t);
-        this.optimizer = new AdamW(List.of(new ParamGroup(decayed, config.weightDecay()), new ParamGroup(exempt, 0)),
-                config.lrAt(0), 0.9, 0.95, 1e-8);
+        this.optimizer = new AdamW(ParamGroup.split(model.weights().namedLeaves(), ParamGroup.MATRICES,
+                config.weightDecay()), config.lrAt(0), 0.9, 0.95, 1e-8);
     }
 
     /**
