@@ -66,7 +66,7 @@ final class DemoCommand implements Command {
         d.put("trained_now", b.trained());
         d.put("steps", b.steps());
         d.put("train_seconds", b.seconds());
-        d.put("config", m.config().toHfConfig());
+        d.put("config", m.config().toHfConfig(m.weights().tied()));
         return d;
     }
 

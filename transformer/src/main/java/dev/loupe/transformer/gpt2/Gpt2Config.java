@@ -163,8 +163,11 @@ public record Gpt2Config(Family family, int nLayers, int dModel, int nHeads, int
     /**
      * This config as a Hugging Face GPT-2 {@code config.json} object (what {@code torch_gpt2.py} and Hugging Face
      * load). GPT-Neo models are written as GPT-Neo configs.
+     *
+     * @param tiedEmbeddings whether the weights tie the unembedding to {@code wte} ({@code tie_word_embeddings}; an
+     *                       untied model's {@code lm_head.weight} is ignored by Hugging Face when this says true)
      */
-    public Map<String, Object> toHfConfig() {
+    public Map<String, Object> toHfConfig(boolean tiedEmbeddings) {
         Map<String, Object> m = new LinkedHashMap<>();
         if (family == Family.GPT2) {
             m.put("model_type", "gpt2");
@@ -194,7 +197,7 @@ public record Gpt2Config(Family family, int nLayers, int dModel, int nHeads, int
         }
         m.put("layer_norm_epsilon", Double.parseDouble(Float.toString(lnEps))); // 1e-5, not 9.999999747378752e-6
         m.put("activation_function", activation.configName());
-        m.put("tie_word_embeddings", true);
+        m.put("tie_word_embeddings", tiedEmbeddings);
         return m;
     }
 }

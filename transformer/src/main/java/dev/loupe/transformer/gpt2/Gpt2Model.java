@@ -135,7 +135,7 @@ public final class Gpt2Model implements AutoCloseable {
 
     /**
      * Writes this model as a Hugging Face GPT-2 folder that {@link #load} reads back bit-identically:
-     * {@code config.json} ({@link Gpt2Config#toHfConfig()}) and {@code model.safetensors} (float32,
+     * {@code config.json} ({@link Gpt2Config#toHfConfig(boolean)}) and {@code model.safetensors} (float32,
      * {@link Gpt2Weights#named()}: GPT-2 names, Conv1D [in, out] layout, a tied {@code lm_head} not stored), each
      * written to a temporary file and moved into place. Creates {@code folder} if needed; replaces those two files.
      *
@@ -150,7 +150,7 @@ public final class Gpt2Model implements AutoCloseable {
         Files.createDirectories(folder);
         // Hugging Face refuses safetensors files whose metadata lacks a known "format".
         SafeTensors.write(folder.resolve("model.safetensors"), weights.named(), Map.of("format", "pt"));
-        AtomicFiles.writeString(folder.resolve("config.json"), Json.write(config.toHfConfig(), true) + "\n");
+        AtomicFiles.writeString(folder.resolve("config.json"), Json.write(config.toHfConfig(weights.tied()), true) + "\n");
     }
 
     private static long floatBytes(Checkpoint ckpt) {
