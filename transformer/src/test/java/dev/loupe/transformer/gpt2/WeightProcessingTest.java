@@ -20,7 +20,6 @@ import dev.loupe.transformer.hooks.Hooks;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -67,21 +66,6 @@ class WeightProcessingTest {
         TokenBatch padded = TokenBatch.leftPadded(List.of(new int[] {3, 1, 4}, new int[] {1, 5, 9, 2, 6}), 0);
         assertClose(m.forward(padded).logSoftmax(-1).narrow(1, 2, 3),
                 processed.forward(padded).logSoftmax(-1).narrow(1, 2, 3), 1e-4, kind + " " + step + ", padded");
-    }
-
-    @ParameterizedTest
-    @ValueSource(strings = {"gpt2", "neo"})
-    void theSingleStepMethodsAreTheirOptions(String kind) {
-        Gpt2Model m = model(kind);
-        Map<Options, UnaryOperator<Gpt2Model>> single = Map.of(
-                new Options(true, false, false, false), WeightProcessing::foldLayerNorm,
-                new Options(false, true, false, false), WeightProcessing::centerWritingWeights,
-                new Options(false, false, true, false), WeightProcessing::centerUnembed,
-                new Options(false, false, false, true), WeightProcessing::foldValueBiases);
-        for (var e : single.entrySet()) {
-            assertClose(WeightProcessing.process(m, e.getKey()).forward(BATCH), e.getValue().apply(m).forward(BATCH),
-                    0, e.getKey().toString());
-        }
     }
 
     @ParameterizedTest
