@@ -29,14 +29,8 @@ public final class LogitLens {
         this.resid = new CacheAnalysis(model, cache).accumulatedResid(model.config().nLayers(), includeMid, false);
         Gpt2Weights w = model.weights();
         try (var off = Autograd.noGrad()) {
-            Tensor x = resid.stack().layerNorm(detach(w.lnFinalW()), detach(w.lnFinalB()), model.config().lnEps());
-            Tensor l = x.matmul(w.wU().detach());
-            this.logits = w.bU() == null ? l : l.add(w.bU().detach());
+            this.logits = model.unembed(resid.stack().layerNorm(w.lnFinalW(), w.lnFinalB(), model.config().lnEps()));
         }
-    }
-
-    private static Tensor detach(Tensor t) {
-        return t == null ? null : t.detach();
     }
 
     /** The points read, in order: {@code 0_pre, ..., final_post}. */
