@@ -99,7 +99,7 @@ final class PatchCommand implements Command {
             Tensor patched = r.perPrompt().select(0, 0);
             out.put("patched_logit_diff", InterpInputs.nested(patched));
             float c = r.clean()[0], k = r.corrupted()[0];
-            out.put("normalized", c == k ? null : InterpInputs.nested(patched.sub(k).div(c - k)));
+            out.put("normalized", c == k ? null : InterpInputs.nested(r.normalizedPerPrompt().select(0, 0)));
             out.put("clean_logit_diff", c);
             out.put("corrupt_logit_diff", k);
             out.put("clean_tokens", clean);
