@@ -1,5 +1,8 @@
 package dev.loupe.interp.patching;
 
+import dev.loupe.interp.ablation.Ablation;
+import dev.loupe.interp.ablation.Ablator;
+import dev.loupe.interp.ablation.Target;
 import dev.loupe.tensor.Autograd;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
@@ -80,8 +83,12 @@ public final class PathPatching {
     public static float soft(Gpt2Model model, TokenBatch clean, List<Sender> senders, float alpha,
                              List<Receiver> receivers, Metric metric, Options options) {
         ActivationCache cleanCache = cache(model, clean);
-        ActivationCache scaled = new ActivationCache();
-        for (String name : cleanCache.names()) scaled.put(name, cleanCache.get(name).mul(alpha));
+        ActivationCache scaled = new ActivationCache(); // the sender values threePass reads: head and MLP outputs
+        for (String name : cleanCache.names()) {
+            if (name.endsWith("attn.hook_z") || name.endsWith("hook_mlp_out")) {
+                scaled.put(name, cleanCache.get(name).mul(alpha));
+            }
+        }
         return threePass(model, clean, cleanCache, scaled, senders, receivers, metric, options);
     }
 
@@ -119,8 +126,8 @@ public final class PathPatching {
         Hooks.Builder b = Hooks.builder();
         switch (receiver) {
             case Receiver.HeadInput r -> {
-                Tensor mask = headMask(model, r.head(), 4);                                // [1, 1, head, 1]
-                b.forward(r.point(), (act, n) -> act.add(delta.unsqueeze(2).mul(mask)));
+                Target head = new Target.HeadSlice(r.point(), r.head(), null);
+                b.forward(r.point(), (act, n) -> act.add(delta.unsqueeze(2).mul(Ablator.mask(head, act.shape()))));
             }
             case Receiver.FinalResidual r -> b.forward(HookNames.residPost(model.config().nLayers() - 1),
                     (act, n) -> act.add(delta));
@@ -168,25 +175,17 @@ public final class PathPatching {
             received = model.run(clean, step2.build()).cache();
         }
         // Step 3: only the receivers patched.
-        Hooks.Builder step3 = Hooks.builder();
+        List<Ablation.Spec> patches = new ArrayList<>();
         for (Receiver r : receivers) {
             String point = pointOf(model, r);
-            Tensor v = received.get(point);
-            switch (r) {
-                case Receiver.HeadInput in -> {
-                    Tensor mask = headMask(model, in.head(), 4);
-                    Tensor keep = mask.neg().add(1);
-                    step3.forward(point, (act, n) -> act.mul(keep).add(v.mul(mask)));
-                }
-                case Receiver.HeadOutput out -> {
-                    Tensor mask = headMask(model, out.head(), 4);
-                    Tensor keep = mask.neg().add(1);
-                    step3.forward(point, (act, n) -> act.mul(keep).add(v.mul(mask)));
-                }
-                case Receiver.FinalResidual f -> step3.forward(point, (act, n) -> v);
-            }
+            Target t = switch (r) {
+                case Receiver.HeadInput in -> new Target.HeadSlice(point, in.head(), null);
+                case Receiver.HeadOutput out -> new Target.HeadSlice(point, out.head(), null);
+                case Receiver.FinalResidual f -> new Target.Stream(point, null);
+            };
+            patches.add(Ablation.values(t, received.get(point)));
         }
-        return measure(model, clean, step3.build(), metric);
+        return measure(model, clean, Ablator.addTo(Hooks.builder(), model, clean, patches).build(), metric);
     }
 
     private static String pointOf(Gpt2Model model, Receiver r) {
@@ -204,18 +203,6 @@ public final class PathPatching {
                     .matmul(model.weights().wO(h.layer()).select(0, h.head()).detach());
             case Sender.Mlp m -> cache.get(HookNames.mlpOut(m.layer()));
         };
-    }
-
-    /** 1 at {@code head} along dim 2 of a rank-{@code rank} tensor: [1, 1, head, 1...]. */
-    private static Tensor headMask(Gpt2Model model, int head, int rank) {
-        int heads = model.config().nHeads();
-        if (head < 0 || head >= heads) throw new IllegalArgumentException("head " + head + " outside 0.." + (heads - 1));
-        float[] m = new float[heads];
-        m[head] = 1;
-        int[] shape = new int[rank];
-        java.util.Arrays.fill(shape, 1);
-        shape[2] = heads;
-        return Tensor.of(m, shape);
     }
 
     private static ActivationCache cache(Gpt2Model model, TokenBatch batch) {
