@@ -112,7 +112,6 @@ public final class IoiCorpus {
         for (String t : texts) for (int id : tok.encode(t)) ids.add(id);
         for (List<String> words : List.of(NAMES, PLACES, OBJECTS)) for (String w : words) ids.add(tok.encode(w)[0]);
         ids.remove(tok.encode(" X")[0]);
-        ids.remove(tok.encode(".")[0]); // re-added below so that "." and " X." variants are all covered
         ids.add(tok.encode(".")[0]);
         Set<Integer> out = new LinkedHashSet<>();
         out.add(tok.specialTokens().get(Gpt2Tokenizer.END_OF_TEXT));

@@ -4,7 +4,6 @@ import dev.loupe.interp.RandomGpt2;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loupe.interp.ablation.Ablator;
 import dev.loupe.interp.ablation.Target;
@@ -89,8 +88,6 @@ class AttributionPatchingTest {
         Tensor total = AttributionPatching.heads(r, LAYERS, ActivationPatching.HeadPoint.VALUE, false);
         assertEquals(total.get(2, 1), perPos.sum(2).get(2, 1), 1e-5);
         assertArrayEquals(new int[] {LAYERS, 4 * D}, AttributionPatching.neurons(r, LAYERS).shape());
-        // the unfrozen estimate is a real linearisation: not exact, but close for the layer-0 residual at the change
-        assertTrue(Float.isFinite(resid.get(0, 2)));
         assertThrows(IllegalArgumentException.class, () -> AttributionPatching.run(ATTN_ONLY,
                 TokenBatch.of(new int[] {1, 2}, new int[] {3, 4}), CLEAN, METRIC, n -> true, FROZEN));
     }
