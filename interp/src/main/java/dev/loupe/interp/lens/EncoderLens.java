@@ -105,11 +105,8 @@ public final class EncoderLens {
                     + batch + ", " + d + "] but got " + Arrays.toString(reference.shape()));
         }
         try (var off = Autograd.noGrad()) {
-            Tensor r = reference.detach();
-            Tensor dot = e.mul(r).sum(-1); // [point, batch]
-            Tensor norms = e.norm(2f, -1, false).mul(r.norm(2f, -1, false));
-            Tensor cos = Tensor.where(norms.eq(0f), Tensor.scalar(0f), dot.div(norms));
-            return cos.neg().add(1f);
+            // A zero vector's norm is clamped to eps, so its cosine is 0, as documented.
+            return e.cosineSimilarity(reference.detach(), -1, Float.MIN_NORMAL).neg().add(1f);
         }
     }
 

@@ -12,7 +12,7 @@ public final class EncoderMetrics {
     }
 
     /**
-     * Cosine distance 1 − cos(a, b), row by row.
+     * Cosine distance 1 − cos(a, b), row by row (1 for a zero row, whose cosine is taken as 0).
      *
      * @param a [batch, d_model]
      * @param b [batch, d_model]
@@ -20,8 +20,7 @@ public final class EncoderMetrics {
      */
     public static Tensor cosineDistance(Tensor a, Tensor b) {
         check(a, b, "cosineDistance");
-        Tensor dot = a.mul(b).sum(-1);
-        return dot.div(a.norm(2f, -1, false).mul(b.norm(2f, -1, false))).neg().add(1f);
+        return a.cosineSimilarity(b, -1, Float.MIN_NORMAL).neg().add(1f);
     }
 
     /**
