@@ -48,9 +48,8 @@ final class BertForward {
     /** Last hidden state [b, p, m]. */
     Tensor encode() {
         Tensor word = run.point(BertModel.EMBED, Tensor.embedding(w.wordEmb(), in.ids()));
-        int[][] positions = new int[b][p];
-        for (int[] row : positions) for (int i = 0; i < p; i++) row[i] = i;
-        Tensor pos = run.point(BertModel.POS_EMBED, Tensor.embedding(w.posEmb(), Tensor.indices(positions)));
+        // Positions 0..p-1 in every row: rows of the table, broadcast over the batch (validate() bounds p).
+        Tensor pos = run.point(BertModel.POS_EMBED, w.posEmb().narrow(0, 0, p).unsqueeze(0).expand(b, p, c.dModel()));
         Tensor type = run.point(BertModel.TOKEN_TYPE_EMBED, Tensor.embedding(w.typeEmb(), in.typeIds()));
         Tensor resid = norm("embed.ln", word.add(pos).add(type), w.embLnW(), w.embLnB());
         resid = run.point(BertModel.FULL_EMBED, resid);
@@ -122,10 +121,7 @@ final class BertForward {
         BertWeights.MlmHead hw = w.mlm();
         Tensor x = c.activation().apply(hidden.matmul(hw.wT()).add(hw.bT()));
         x = norm("mlm_head.ln", x, hw.lnW(), hw.lnB());
-        // A tied decoder is re-viewed from the embedding now: a view taken before requireGrad() would not carry
-        // the decoder's gradient back to the embedding.
-        Tensor wU = w.tied() ? w.wordEmb().transpose(0, 1) : hw.wU();
-        return x.matmul(wU).add(hw.bU());
+        return x.matmul(w.decoder()).add(hw.bU());
     }
 
     /** LayerNorm with its hook points {@code <prefix>.hook_scale} and {@code <prefix>.hook_normalized}. */

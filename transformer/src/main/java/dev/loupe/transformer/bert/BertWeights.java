@@ -34,11 +34,13 @@ public record BertWeights(int nHeads, Tensor wordEmb, Tensor posEmb, Tensor type
      * @param wO   [d_model (= head·d_head), d_model]
      * @param bO   [d_model]
      * @param ln1W [d_model] (Hugging Face's {@code attention.output.LayerNorm})
+     * @param ln1B [d_model]
      * @param wIn  [d_model, d_mlp]
      * @param bIn  [d_mlp]
      * @param wOut [d_mlp, d_model]
      * @param bOut [d_model]
      * @param ln2W [d_model] (Hugging Face's {@code output.LayerNorm})
+     * @param ln2B [d_model]
      */
     public record Block(Tensor wQ, Tensor bQ, Tensor wK, Tensor bK, Tensor wV, Tensor bV, Tensor wO, Tensor bO,
                         Tensor ln1W, Tensor ln1B, Tensor wIn, Tensor bIn, Tensor wOut, Tensor bOut, Tensor ln2W,
@@ -99,6 +101,15 @@ public record BertWeights(int nHeads, Tensor wordEmb, Tensor posEmb, Tensor type
     /** True when the MLM decoder is the word embedding's transpose (shares its storage). */
     public boolean tied() {
         return mlm != null && mlm.wU().storage() == wordEmb.storage() && mlm.wU().strides()[0] == 1;
+    }
+
+    /**
+     * The MLM decoder [d_model, d_vocab]: a tied one is a fresh transposed view of {@code wordEmb} on every call, so
+     * that its gradient reaches the embedding even when the stored view predates {@link #requireGrad()}.
+     */
+    public Tensor decoder() {
+        if (mlm == null) throw new IllegalStateException("these weights have no masked-LM head");
+        return tied() ? wordEmb.transpose(0, 1) : mlm.wU();
     }
 
     // ---------------------------------------------------------------- TransformerLens per-head views
