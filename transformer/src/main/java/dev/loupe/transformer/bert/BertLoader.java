@@ -78,12 +78,22 @@ final class BertLoader {
         return ckpt.names().contains(name);
     }
 
-    /** An nn.Linear weight stored [out, in], returned as a contiguous [in, out] heap tensor. */
+    /** An nn.Linear weight stored [out, in], returned as a contiguous [in, out] heap tensor (one copy, from the file). */
     private Tensor linear(String name, int out, int in) throws WeightFileException {
-        return get(name, out, in).transpose(0, 1).contiguous();
+        return checked(name, out, in).transpose(0, 1).contiguous();
     }
 
+    /** {@code name} copied to the heap, checked to have {@code shape}. */
     private Tensor get(String name, int... shape) throws WeightFileException {
+        return ckpt.load(checkedName(name, shape));
+    }
+
+    /** {@code name} as the checkpoint's view (no copy), checked to have {@code shape}. */
+    private Tensor checked(String name, int... shape) throws WeightFileException {
+        return ckpt.get(checkedName(name, shape));
+    }
+
+    private String checkedName(String name, int... shape) throws WeightFileException {
         if (!has(name)) {
             String hint = ckpt.skipped().containsKey(name) ? " (stored as " + ckpt.skipped().get(name)
                     + ", not a float type)" : "";
@@ -96,7 +106,7 @@ final class BertLoader {
                     + " but the config (d_model " + c.dModel() + ", d_mlp " + c.dMlp() + ", vocab " + c.dVocab()
                     + ", n_ctx " + c.nCtx() + ", types " + c.nTypes() + ") needs " + Arrays.toString(shape));
         }
-        return ckpt.load(name);
+        return name;
     }
 
     // ---------------------------------------------------------------- sentence-transformers
