@@ -34,10 +34,6 @@ final class AddedTokens {
         for (List<Token> l : byFirstChar.values()) l.sort(Comparator.comparingInt((Token t) -> -t.content().length()));
     }
 
-    boolean isEmpty() {
-        return byFirstChar.isEmpty();
-    }
-
     /** The earliest token occurrence in {@code s} at or after {@code from}, longest at that position; null if none. */
     Match find(String s, int from) {
         if (byFirstChar.isEmpty()) return null;

@@ -94,7 +94,8 @@ final class TokenizerFiles {
         return build(vocab, merges, specials, file.toString());
     }
 
-    private static Map<String, Integer> vocabMap(Object json, String where) {
+    /** A token → id object (tokenizer.json's {@code model.vocab}, vocab.json), ids checked to be non-negative ints. */
+    static Map<String, Integer> vocabMap(Object json, String where) {
         if (!(json instanceof Map<?, ?> map)) throw new IllegalArgumentException(where + ": vocab is not an object");
         Map<String, Integer> vocab = new HashMap<>(map.size() * 2);
         for (Map.Entry<?, ?> e : map.entrySet()) {

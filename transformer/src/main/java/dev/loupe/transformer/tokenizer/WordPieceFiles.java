@@ -88,10 +88,7 @@ final class WordPieceFiles {
         if (!"WordPiece".equals(model.get("type"))) {
             throw new IllegalArgumentException("tokenizer.json: model type is " + model.get("type") + ", not WordPiece");
         }
-        Map<String, Integer> vocab = new HashMap<>();
-        for (Map.Entry<?, ?> e : object(model.get("vocab"), "model.vocab").entrySet()) {
-            vocab.put((String) e.getKey(), id(e.getValue(), "model.vocab." + e.getKey()));
-        }
+        Map<String, Integer> vocab = TokenizerFiles.vocabMap(model.get("vocab"), "tokenizer.json model.vocab");
         String unk = string(model, "unk_token", "[UNK]");
         String prefix = string(model, "continuing_subword_prefix", "##");
         int maxChars = model.get("max_input_chars_per_word") == null ? 100
