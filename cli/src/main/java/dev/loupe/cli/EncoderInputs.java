@@ -7,8 +7,6 @@ import dev.loupe.transformer.tokenizer.Encoding;
 import dev.loupe.transformer.tokenizer.WordPieceTokenizer;
 import dev.loupe.weights.HfConfig;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -60,18 +58,15 @@ final class EncoderInputs {
     }
 
     private static boolean isBuiltIn(String spec) {
-        for (BuiltIn b : BuiltIn.values()) if (b.id().equalsIgnoreCase(spec)) return true;
-        return false;
+        return BuiltIn.exists(spec);
     }
 
     /** The model and tokenizer {@code spec} names ({@link #isEncoder} must hold). */
     static Encoder load(String spec) {
         if (isBuiltIn(spec)) {
             BuiltIn b = BuiltIn.named(spec);
-            try (InputStream in = b.open(b.tokenizerResource())) {
-                WordPieceTokenizer tok = WordPieceTokenizer.fromTokenizerJson(
-                        new String(in.readAllBytes(), StandardCharsets.UTF_8));
-                return new Encoder(b.id(), BertModel.builtIn(b.id()), tok);
+            try {
+                return new Encoder(b.id(), BertModel.builtIn(b.id()), b.tokenizer());
             } catch (IOException e) {
                 throw new IllegalArgumentException("cannot load the built-in model " + b.id() + ": " + e.getMessage());
             }

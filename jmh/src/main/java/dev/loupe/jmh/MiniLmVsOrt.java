@@ -12,7 +12,6 @@ import dev.loupe.transformer.bert.BuiltIn;
 import dev.loupe.transformer.tokenizer.Encoding;
 import dev.loupe.transformer.tokenizer.WordPieceTokenizer;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -37,8 +36,8 @@ public final class MiniLmVsOrt {
         BuiltIn b = BuiltIn.MINILM;
         WordPieceTokenizer tok;
         byte[] onnx;
-        try (InputStream t = b.open(b.tokenizerResource()); InputStream o = b.open(b.onnxResource())) {
-            tok = WordPieceTokenizer.fromTokenizerJson(new String(t.readAllBytes(), StandardCharsets.UTF_8));
+        tok = b.tokenizer();
+        try (InputStream o = b.open(b.onnxResource())) {
             onnx = o.readAllBytes();
         }
         BertInput input = input(tok, batch, seq);

@@ -17,8 +17,6 @@ import dev.loupe.transformer.hooks.Hooks;
 import dev.loupe.transformer.tokenizer.Encoding;
 import dev.loupe.transformer.tokenizer.WordPieceTokenizer;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -113,11 +111,7 @@ class EncoderLensTest {
     @Test
     void miniLmLensEndsAtItsEmbeddingAndSeparatesAParaphraseFromAnUnrelatedText() throws IOException {
         BertModel m = BertModel.builtIn("minilm");
-        WordPieceTokenizer tok;
-        try (InputStream in = dev.loupe.transformer.bert.BuiltIn.MINILM.open(
-                dev.loupe.transformer.bert.BuiltIn.MINILM.tokenizerResource())) {
-            tok = WordPieceTokenizer.fromTokenizerJson(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-        }
+        WordPieceTokenizer tok = dev.loupe.transformer.bert.BuiltIn.MINILM.tokenizer();
         List<Encoding> enc = new ArrayList<>();
         for (String t : List.of("A kitten is sleeping on the rug.", "Interest rates rose again this quarter.")) {
             enc.add(tok.encode(t));

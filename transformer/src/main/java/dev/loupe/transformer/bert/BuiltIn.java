@@ -1,7 +1,9 @@
 package dev.loupe.transformer.bert;
 
+import dev.loupe.transformer.tokenizer.WordPieceTokenizer;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
@@ -50,6 +52,23 @@ public enum BuiltIn {
 
     public Pooling pooling() {
         return pooling;
+    }
+
+    /**
+     * This model's WordPiece tokenizer, read from its bundled {@code tokenizer.json}.
+     *
+     * @throws IOException when the artifact is not on the classpath
+     */
+    public WordPieceTokenizer tokenizer() throws IOException {
+        try (InputStream in = open(tokenizerResource)) {
+            return WordPieceTokenizer.fromTokenizerJson(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+    }
+
+    /** True when {@code name} names a built-in ("minilm", "bge-small"; case-insensitive). */
+    public static boolean exists(String name) {
+        for (BuiltIn b : values()) if (b.id.equalsIgnoreCase(name)) return true;
+        return false;
     }
 
     /**
