@@ -84,8 +84,13 @@ final class AblateCommand implements Command {
             List<Object> values = new ArrayList<>();
             for (int l = 0; l < layers; l++) {
                 if (target.equals("heads")) {
+                    // Every head of a layer reads the same point: run the references once per layer, not per head.
+                    Ablation.Spec first = new Ablation.Spec(new Target.Head(l, 0, null), how);
+                    Ablation layerHow = Ablator.resolve(model, batch, first).ablation();
                     List<Object> row = new ArrayList<>();
-                    for (int h = 0; h < heads; h++) row.add(measure(model, batch, metric, new Target.Head(l, h, null), how));
+                    for (int h = 0; h < heads; h++) {
+                        row.add(measure(model, batch, metric, new Target.Head(l, h, null), layerHow));
+                    }
                     values.add(row);
                 } else {
                     String point = target.equals("attn") ? HookNames.attnOut(l) : HookNames.mlpOut(l);

@@ -41,6 +41,23 @@ public final class Ablator {
         return builder;
     }
 
+    /**
+     * {@code spec} with a mean or resample ablation resolved to the explicit values it stands for (its reference
+     * prompts run now), so that a sweep over many targets of one point runs the references once: the result applies
+     * to any target on the same point. Other ablations come back as they are.
+     */
+    public static Ablation.Spec resolve(Gpt2Model model, TokenBatch batch, Ablation.Spec spec) {
+        return switch (spec.ablation()) {
+            case Ablation.Mean m -> resolved(model, batch, spec);
+            case Ablation.Resample r -> resolved(model, batch, spec);
+            default -> spec;
+        };
+    }
+
+    private static Ablation.Spec resolved(Gpt2Model model, TokenBatch batch, Ablation.Spec spec) {
+        return new Ablation.Spec(spec.target(), new Ablation.Values(replacement(model, batch, spec)));
+    }
+
     private static ForwardHook hook(Ablation.Spec s, Tensor replacement) {
         return (act, name) -> {
             Tensor mask = mask(s.target(), act.shape());
