@@ -75,15 +75,13 @@ final class FillMaskCommand implements Command {
         List<Map<String, Object>> out = new ArrayList<>();
         for (int pos : masks) {
             float[] row = logits.select(0, pos).toFloatArray();
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            for (float v : row) max = Math.max(max, v);
-            for (float v : row) sum += Math.exp(v - max);
+            double[] prob = LogitsCommand.probabilities(row);
             List<Map<String, Object>> top = new ArrayList<>();
             for (int id : LogitsCommand.topK(row, k)) {
                 Map<String, Object> t = new LinkedHashMap<>();
                 t.put("token", tokenText(enc, id));
                 t.put("id", id);
-                t.put("prob", Math.exp(row[id] - max) / sum);
+                t.put("prob", prob[id]);
                 top.add(t);
             }
             Map<String, Object> m = new LinkedHashMap<>();

@@ -1,6 +1,7 @@
 package dev.loupe.cli;
 
 import dev.loupe.tensor.Autograd;
+import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.gpt2.Gpt2Model;
 import dev.loupe.transformer.tokenizer.Gpt2Tokenizer;
@@ -46,16 +47,14 @@ final class LogitsCommand implements Command {
             int[] ids = ModelInputs.promptIds(a, tok, model, true);
             int k = Math.min(a.intValue("--top-k", 10, 1), model.config().dVocab());
             float[] last = model.forward(TokenBatch.of(ids)).select(1, ids.length - 1).toFloatArray(); // [d_vocab]
-            double max = Double.NEGATIVE_INFINITY, sum = 0;
-            for (float v : last) max = Math.max(max, v);
-            for (float v : last) sum += Math.exp(v - max);
+            double[] prob = probabilities(last);
             List<Map<String, Object>> top = new ArrayList<>();
             for (int id : topK(last, k)) {
                 Map<String, Object> e = new LinkedHashMap<>();
                 e.put("id", id);
                 e.put("token", tokenText(tok, id));
                 e.put("logit", last[id]);
-                e.put("prob", Math.exp(last[id] - max) / sum);
+                e.put("prob", prob[id]);
                 top.add(e);
             }
             Map<String, Object> out = new LinkedHashMap<>();
@@ -75,13 +74,21 @@ final class LogitsCommand implements Command {
         }
     }
 
-    /** Ids of the k largest values, largest first, lower id first among equals. */
+    /** Ids of the k largest values, largest first, lower id first among equals ({@link Tensor#topK}'s order). */
     static int[] topK(float[] v, int k) {
-        Integer[] order = new Integer[v.length];
-        for (int i = 0; i < v.length; i++) order[i] = i;
-        java.util.Arrays.sort(order, (x, y) -> v[x] != v[y] ? Float.compare(v[y], v[x]) : Integer.compare(x, y));
+        float[] ids = Tensor.wrap(v, v.length).topK(k, 0, true).indices().toFloatArray();
         int[] out = new int[k];
-        for (int i = 0; i < k; i++) out[i] = order[i];
+        for (int i = 0; i < k; i++) out[i] = (int) ids[i];
         return out;
+    }
+
+    /** Softmax of one row of logits, in double precision (max subtracted first). */
+    static double[] probabilities(float[] logits) {
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (float v : logits) max = Math.max(max, v);
+        for (float v : logits) sum += Math.exp(v - max);
+        double[] p = new double[logits.length];
+        for (int i = 0; i < logits.length; i++) p[i] = Math.exp(logits[i] - max) / sum;
+        return p;
     }
 }
