@@ -1,0 +1,389 @@
+package dev.loupe.kernels;
+
+import dev.loupe.tensor.Backend;
+import dev.loupe.tensor.BinaryOp;
+import dev.loupe.tensor.Device;
+import dev.loupe.tensor.ReduceOp;
+import dev.loupe.tensor.Storage;
+import dev.loupe.tensor.Tensor;
+import dev.loupe.tensor.UnaryOp;
+import java.util.Arrays;
+import jcuda.Pointer;
+
+/**
+ * The {@link Backend} of one CUDA device: every primitive is one of our kernels (PTX from {@code src/main/cuda},
+ * JIT-compiled by the driver), launched on one stream. Obtain it from {@link Cuda#backend()}, which registers it, so
+ * ops on {@code cuda:0} tensors dispatch here; move tensors with {@link #upload} / {@link #download}.
+ *
+ * <p>Beyond the interface: {@link #softmaxCausal} (attention scores: scale, causal mask and softmax in one pass),
+ * {@link #crossEntropy} / {@link #crossEntropyBackward}, {@link #adamW}, and the GEMM precision switch
+ * ({@link #matmulPrecision(MatmulPrecision)}; exact FP32 by default). Errors are {@link CudaException}s naming the
+ * driver's error and the op. Meant to be driven from one thread at a time.
+ */
+public final class CudaBackend implements Backend {
+    private static final int THREADS = 256;
+    private static final int MAX_GRID = 65535;
+
+    private final CudaContext ctx;
+    private volatile MatmulPrecision precision = MatmulPrecision.FP32;
+
+    CudaBackend(CudaContext ctx) {
+        this.ctx = ctx;
+    }
+
+    /** Device name, compute capability, driver version and memory, in one line. */
+    public String describe() {
+        long[] mem = ctx.memoryInfo();
+        return String.format(java.util.Locale.ROOT, "cuda:%d %s (sm_%d), driver %d.%d, %.1f of %.1f GiB free",
+                ctx.ordinal, ctx.name, ctx.computeCapability, ctx.driverVersion / 1000, ctx.driverVersion % 1000 / 10,
+                mem[0] / 1073741824.0, mem[1] / 1073741824.0);
+    }
+
+    /** The GEMM used by {@link #matmul} from now on. */
+    public void matmulPrecision(MatmulPrecision p) {
+        this.precision = java.util.Objects.requireNonNull(p, "precision");
+    }
+
+    /** The GEMM {@link #matmul} uses. */
+    public MatmulPrecision matmulPrecision() {
+        return precision;
+    }
+
+    /** Waits until every queued kernel and copy has finished (for timing); errors of queued work surface here. */
+    public void synchronize() {
+        ctx.synchronize("synchronize");
+    }
+
+    /** A contiguous copy of CPU tensor {@code t} on this device, same shape. */
+    public Tensor upload(Tensor t) {
+        float[] data = t.toFloatArray();
+        CudaStorage s = new CudaStorage(ctx, data.length, "upload");
+        s.write(0, data, 0, data.length);
+        return Tensor.fromStorage(s, t.shape(), contiguousStrides(t.shape()), 0);
+    }
+
+    /** A contiguous copy of device tensor {@code t} on the CPU, same shape. */
+    public Tensor download(Tensor t) {
+        return Tensor.of(t.toFloatArray(), t.shape());
+    }
+
+    @Override
+    public Device device() {
+        return Device.cuda(ctx.ordinal);
+    }
+
+    @Override
+    public Storage allocate(int numel) {
+        CudaStorage s = new CudaStorage(ctx, numel, "allocate");
+        ctx.zero(s.pointer(0), numel, "allocate");
+        return s;
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        if (!(src.storage() instanceof CudaStorage)) src = upload(src); // a host source: stage it on the device
+        Geometry g = Geometry.merged(dst.shape(), src.strides(), dst.strides());
+        elementwise("copy", "loupe_copy", g, ptr(src), ptr(dst));
+    }
+
+    @Override
+    public void fill(Tensor dst, float value) {
+        Geometry g = Geometry.merged(dst.shape(), dst.strides());
+        elementwise("fill", "loupe_fill", g, ptr(dst), Pointer.to(new float[] {value}));
+    }
+
+    @Override
+    public void unary(UnaryOp op, Tensor a, float p0, float p1, Tensor out) {
+        Geometry g = Geometry.merged(out.shape(), a.strides(), out.strides());
+        elementwise(op.label(), "loupe_unary", g, ptr(a), ptr(out), ints(op.ordinal()),
+                Pointer.to(new float[] {p0}), Pointer.to(new float[] {p1}));
+    }
+
+    @Override
+    public void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        Geometry g = Geometry.merged(out.shape(), a.strides(), b.strides(), out.strides());
+        elementwise(op.label(), "loupe_binary", g, ptr(a), ptr(b), ptr(out), ints(op.ordinal()));
+    }
+
+    @Override
+    public void where(Tensor cond, Tensor a, Tensor b, Tensor out) {
+        Geometry g = Geometry.merged(out.shape(), cond.strides(), a.strides(), b.strides(), out.strides());
+        elementwise("where", "loupe_where", g, ptr(cond), ptr(a), ptr(b), ptr(out));
+    }
+
+    @Override
+    public void reduce(ReduceOp op, Tensor a, int dim, Tensor out) {
+        String name = op.name().toLowerCase(java.util.Locale.ROOT);
+        int len = a.shape()[dim];
+        if (len == 0) {
+            if (op != ReduceOp.SUM) throw new IllegalArgumentException(name + ": dim " + dim + " of shape "
+                    + Arrays.toString(a.shape()) + " is empty");
+            fill(out, 0f);
+            return;
+        }
+        Geometry g = Geometry.merged(drop(a.shape(), dim), drop(a.strides(), dim), drop(out.strides(), dim));
+        if (g.numel() == 0) return;
+        ctx.launch(name, "reduce", "loupe_reduce", warpGrid(g.numel()), 1, 1, THREADS, Pointer.to(g.pack()),
+                ptr(a), ptr(out), ints(len), ints(a.strides()[dim]), ints(op.ordinal()));
+    }
+
+    @Override
+    public void argReduce(boolean max, Tensor a, int dim, Tensor values, Tensor indices) {
+        String name = max ? "argmax" : "argmin";
+        int len = a.shape()[dim];
+        if (len == 0) throw new IllegalArgumentException(name + ": dim " + dim + " of shape "
+                + Arrays.toString(a.shape()) + " is empty");
+        Geometry g = Geometry.merged(drop(a.shape(), dim), drop(a.strides(), dim), drop(values.strides(), dim),
+                drop(indices.strides(), dim));
+        if (g.numel() == 0) return;
+        ctx.launch(name, "reduce", "loupe_arg_reduce", warpGrid(g.numel()), 1, 1, THREADS, Pointer.to(g.pack()),
+                ptr(a), ptr(values), ptr(indices), ints(len), ints(a.strides()[dim]), ints(max ? 1 : 0));
+    }
+
+    @Override
+    public void matmul(Tensor a, Tensor b, Tensor out, boolean accumulate) {
+        GemmGeometry g = GemmGeometry.of(a.shape(), a.strides(), b.shape(), b.strides(), out.strides(), accumulate);
+        if (g.m() == 0 || g.n() == 0 || g.batchCount() == 0) return;
+        if (g.k() == 0) {
+            if (!accumulate) fill(out, 0f);
+            return;
+        }
+        MatmulPrecision p = precision;
+        String kernel = switch (p) {
+            case FP32 -> "loupe_gemm_f32";
+            case TF32 -> "loupe_gemm_tf32";
+            case BF16 -> "loupe_gemm_bf16";
+        };
+        int threads = p == MatmulPrecision.FP32 ? 256 : 128; // the kernels' __launch_bounds__
+        ctx.launch("matmul (" + p + ")", "gemm", kernel, ceilDiv(g.n(), 64), ceilDiv(g.m(), 64),
+                Math.min(g.batchCount(), MAX_GRID), threads, Pointer.to(g.pack()), ptr(a), ptr(b), ptr(out));
+    }
+
+    @Override
+    public void softmax(Tensor a, boolean log, Tensor out) {
+        int d = lastDim(a), rows = rows(a, d);
+        if (rows == 0 || d == 0) return;
+        ctx.launch(log ? "logSoftmax" : "softmax", "nn", "loupe_softmax", Math.min(rows, MAX_GRID), 1, 1,
+                rowThreads(d), ptr(a), ptr(out), ints(rows), ints(d), ints(log ? 1 : 0));
+    }
+
+    @Override
+    public void softmaxBackward(Tensor y, Tensor gy, boolean log, Tensor gx) {
+        int d = lastDim(y), rows = rows(y, d);
+        if (rows == 0 || d == 0) return;
+        ctx.launch(log ? "logSoftmax backward" : "softmax backward", "nn", "loupe_softmax_backward",
+                Math.min(rows, MAX_GRID), 1, 1, rowThreads(d), ptr(y), ptr(gy), ptr(gx), ints(rows), ints(d),
+                ints(log ? 1 : 0));
+    }
+
+    /**
+     * Attention patterns in one pass: {@code out = softmax(scale · x)} over the keys each query may see. x, out:
+     * contiguous [..., qLen, kLen] with kLen ≥ qLen (the first kLen − qLen keys are earlier positions, as with a KV
+     * cache); query q sees keys 0 .. q + kLen − qLen; masked entries are 0 in {@code out}. Its gradient is
+     * {@link #softmaxBackward} of the output (masked entries have y = 0, so they get no gradient).
+     */
+    public void softmaxCausal(Tensor x, float scale, Tensor out) {
+        int[] s = x.shape();
+        if (s.length < 2) throw new IllegalArgumentException("softmaxCausal: expected [..., q, k] but got "
+                + Arrays.toString(s));
+        int qLen = s[s.length - 2], kLen = s[s.length - 1];
+        if (kLen < qLen) throw new IllegalArgumentException("softmaxCausal: " + kLen + " keys < " + qLen
+                + " queries in shape " + Arrays.toString(s));
+        int rows = rows(x, kLen);
+        if (rows == 0 || kLen == 0) return;
+        ctx.launch("softmaxCausal", "nn", "loupe_softmax_causal", Math.min(rows, MAX_GRID), 1, 1, rowThreads(kLen),
+                ptr(x), ptr(out), ints(rows), ints(qLen), ints(kLen), Pointer.to(new float[] {scale}));
+    }
+
+    @Override
+    public void layerNorm(Tensor x, Tensor weight, Tensor bias, float eps, Tensor out, Tensor mean, Tensor rstd) {
+        int d = lastDim(x), rows = rows(x, d);
+        if (rows == 0) return;
+        ctx.launch("layerNorm", "nn", "loupe_layer_norm", Math.min(rows, MAX_GRID), 1, 1, rowThreads(d), ptr(x),
+                ptrOrNull(weight), ptrOrNull(bias), ptr(out), ptr(mean), ptr(rstd), ints(rows), ints(d),
+                Pointer.to(new float[] {eps}));
+    }
+
+    @Override
+    public void layerNormBackward(Tensor x, Tensor weight, Tensor mean, Tensor rstd, Tensor gy,
+                                  Tensor gx, Tensor gWeight, Tensor gBias) {
+        int d = lastDim(x), rows = rows(x, d);
+        if (rows == 0 || d == 0) return;
+        if (gx != null) {
+            ctx.launch("layerNorm backward", "nn", "loupe_layer_norm_backward", Math.min(rows, MAX_GRID), 1, 1,
+                    rowThreads(d), ptr(x), ptrOrNull(weight), ptr(mean), ptr(rstd), ptr(gy), ptr(gx), ints(rows),
+                    ints(d));
+        }
+        if (gWeight != null || gBias != null) {
+            int chunks = Math.min(rows, 128), rowsPerChunk = ceilDiv(rows, chunks);
+            ctx.launch("layerNorm backward (weight, bias)", "nn", "loupe_layer_norm_param_grads", ceilDiv(d, THREADS),
+                    ceilDiv(rows, rowsPerChunk), 1, THREADS, ptr(x), ptr(mean), ptr(rstd), ptr(gy), ptrOrNull(gWeight),
+                    ptrOrNull(gBias), ints(rows), ints(d), ints(rowsPerChunk));
+        }
+    }
+
+    /**
+     * Per-row cross-entropy: {@code loss[r] = logsumexp(logits[r]) − logits[r, targets[r]]}, 0 where the target is
+     * negative (ignored). logits: contiguous [rows, classes]; targets (class ids as floats), loss: contiguous [rows].
+     */
+    public void crossEntropy(Tensor logits, Tensor targets, Tensor loss) {
+        int c = lastDim(logits), rows = rows(logits, c);
+        if (rows == 0) return;
+        ctx.launch("crossEntropy", "nn", "loupe_cross_entropy", Math.min(rows, MAX_GRID), 1, 1, rowThreads(c),
+                ptr(logits), ptr(targets), ptr(loss), ints(rows), ints(c));
+    }
+
+    /**
+     * Gradient of {@link #crossEntropy}: {@code glogits[r] = (softmax(logits[r]) − onehot(targets[r])) · gloss[r]},
+     * 0 for ignored rows. Shapes as in {@link #crossEntropy}; glogits [rows, classes].
+     */
+    public void crossEntropyBackward(Tensor logits, Tensor targets, Tensor gloss, Tensor glogits) {
+        int c = lastDim(logits), rows = rows(logits, c);
+        if (rows == 0) return;
+        ctx.launch("crossEntropy backward", "nn", "loupe_cross_entropy_backward", Math.min(rows, MAX_GRID), 1, 1,
+                rowThreads(c), ptr(logits), ptr(targets), ptr(gloss), ptr(glogits), ints(rows), ints(c));
+    }
+
+    /**
+     * One AdamW step (torch.optim.AdamW) in place on contiguous {@code param}, {@code m}, {@code v} from
+     * {@code grad}, all [n]; {@code step} counts from 1 (bias corrections 1 − β^step).
+     */
+    public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+                      float weightDecay, int step) {
+        if (step < 1) throw new IllegalArgumentException("adamW: step counts from 1, got " + step);
+        long n = param.numel();
+        if (n == 0) return;
+        float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
+        ctx.launch("adamW", "nn", "loupe_adamw", (int) Math.min(ceilDiv(n, THREADS), 4096), 1, 1, THREADS, ptr(param),
+                ptr(grad), ptr(m), ptr(v), Pointer.to(new long[] {n}), floats(lr), floats(beta1), floats(beta2),
+                floats(eps), floats(weightDecay), floats(bc1), floats(bc2));
+    }
+
+    @Override
+    public void indexSelect(Tensor a, int dim, Tensor index, Tensor out) {
+        Geometry g = Geometry.exact(out.shape(), zeroAt(a.strides(), dim), out.strides());
+        if (g.numel() == 0) return;
+        elementwise("indexSelect", "index", "loupe_index_select", g, ptr(a), ptr(index), ptr(out), ints(dim),
+                ints(index.strides()[0]), ints(a.strides()[dim]));
+    }
+
+    @Override
+    public void indexAdd(Tensor dst, int dim, Tensor index, Tensor src) {
+        Geometry g = Geometry.exact(src.shape(), zeroAt(dst.strides(), dim), src.strides());
+        if (g.numel() == 0) return;
+        elementwise("indexAdd", "index", "loupe_index_add", g, ptr(dst), ptr(index), ptr(src), ints(dim),
+                ints(index.strides()[0]), ints(dst.strides()[dim]));
+    }
+
+    @Override
+    public void gather(Tensor a, int dim, Tensor index, Tensor out) {
+        Geometry g = Geometry.exact(out.shape(), zeroAt(a.strides(), dim), index.strides(), out.strides());
+        if (g.numel() == 0) return;
+        elementwise("gather", "index", "loupe_gather", g, ptr(a), ptr(index), ptr(out), ints(a.strides()[dim]));
+    }
+
+    @Override
+    public void scatterAdd(Tensor dst, int dim, Tensor index, Tensor src) {
+        Geometry g = Geometry.exact(src.shape(), zeroAt(dst.strides(), dim), index.strides(), src.strides());
+        if (g.numel() == 0) return;
+        elementwise("scatterAdd", "index", "loupe_scatter_add", g, ptr(dst), ptr(index), ptr(src),
+                ints(dst.strides()[dim]));
+    }
+
+    @Override
+    public void topK(Tensor a, int k, boolean largest, Tensor values, Tensor indices) {
+        int last = a.rank() - 1;
+        if (k == 0) return;
+        Geometry g = Geometry.merged(drop(a.shape(), last), drop(a.strides(), last), drop(values.strides(), last),
+                drop(indices.strides(), last));
+        if (g.numel() == 0) return;
+        ctx.launch("topK", "index", "loupe_top_k", warpGrid(g.numel()), 1, 1, THREADS, Pointer.to(g.pack()), ptr(a),
+                ptr(values), ptr(indices), ints(a.shape()[last]), ints(a.strides()[last]),
+                ints(values.strides()[last]), ints(indices.strides()[last]), ints(k), ints(largest ? 1 : 0));
+    }
+
+    // ---------------------------------------------------------------- launch helpers
+
+    /** A grid-stride launch of an elementwise kernel of module "elementwise" over {@code g}; params after g. */
+    private void elementwise(String op, String kernel, Geometry g, Pointer... params) {
+        elementwise(op, "elementwise", kernel, g, params);
+    }
+
+    private void elementwise(String op, String module, String kernel, Geometry g, Pointer... params) {
+        int n = g.numel();
+        if (n == 0) return;
+        Pointer[] all = new Pointer[params.length + 1];
+        all[0] = Pointer.to(g.pack());
+        System.arraycopy(params, 0, all, 1, params.length);
+        ctx.launch(op, module, kernel, Math.min(ceilDiv(n, THREADS), MAX_GRID), 1, 1, THREADS, all);
+    }
+
+    /** Blocks of {@link #THREADS} threads for one warp per output, capped (the kernels loop). */
+    private static int warpGrid(int outputs) {
+        return Math.min(ceilDiv(outputs, THREADS / 32), MAX_GRID);
+    }
+
+    /** Threads per row for row kernels: enough warps for the row, 32 to 256. */
+    private static int rowThreads(int d) {
+        return Math.max(32, Math.min(THREADS, ceilDiv(d, 32) * 32));
+    }
+
+    private Pointer ptr(Tensor t) {
+        if (!(t.storage() instanceof CudaStorage s)) {
+            throw new IllegalArgumentException("operand on " + t.device() + ", expected " + device()
+                    + " (move it with Cuda.copyTo)");
+        }
+        return Pointer.to(s.pointer(t.offset()));
+    }
+
+    private Pointer ptrOrNull(Tensor t) {
+        return t == null ? Pointer.to(new long[] {0L}) : ptr(t);
+    }
+
+    private static Pointer ints(int v) {
+        return Pointer.to(new int[] {v});
+    }
+
+    private static Pointer floats(float v) {
+        return Pointer.to(new float[] {v});
+    }
+
+    private static int lastDim(Tensor t) {
+        return t.rank() == 0 ? 1 : t.shape()[t.rank() - 1];
+    }
+
+    private static int rows(Tensor t, int d) {
+        return d == 0 ? 0 : t.numel() / d;
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    private static int[] drop(int[] a, int dim) {
+        int[] r = new int[a.length - 1];
+        System.arraycopy(a, 0, r, 0, dim);
+        System.arraycopy(a, dim + 1, r, dim, a.length - dim - 1);
+        return r;
+    }
+
+    private static int[] zeroAt(int[] strides, int dim) {
+        int[] r = strides.clone();
+        r[dim] = 0;
+        return r;
+    }
+
+    private static int[] contiguousStrides(int[] shape) {
+        int[] s = new int[shape.length];
+        int acc = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            s[i] = acc;
+            acc *= shape[i];
+        }
+        return s;
+    }
+}
