@@ -2,15 +2,12 @@
 // (stride-0 dims), so every operand is read at the output's shape through its own strides.
 #include "common.cuh"
 
-// Unary op codes: the order of dev.loupe.tensor.UnaryOp (checked by a test that parses this list).
-// UNARY_OPS: NEG EXP LOG SQRT RSQRT TANH RELU SIGMOID ABS SQUARE RECIPROCAL SIGN GELU_ERF GELU_TANH GELU_ERF_GRAD GELU_TANH_GRAD ADD_SCALAR MUL_SCALAR POW_SCALAR CLAMP
+// Op codes are the ordinals of dev.loupe.tensor.UnaryOp / BinaryOp, in the same order (KernelAbiTest parses these enums).
 enum Unary {
     U_NEG, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_TANH, U_RELU, U_SIGMOID, U_ABS, U_SQUARE, U_RECIPROCAL, U_SIGN,
     U_GELU_ERF, U_GELU_TANH, U_GELU_ERF_GRAD, U_GELU_TANH_GRAD, U_ADD_SCALAR, U_MUL_SCALAR, U_POW_SCALAR, U_CLAMP
 };
 
-// Binary op codes: the order of dev.loupe.tensor.BinaryOp.
-// BINARY_OPS: ADD SUB MUL DIV POW MAX MIN EQ NE LT LE GT GE
 enum Binary { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE };
 
 #define SQRT_2_OVER_PI 0.7978845608028654

@@ -3,7 +3,7 @@
 // One warp per output element: lanes stride along the reduced dim, then a warp shuffle combines them.
 #include "common.cuh"
 
-// REDUCE_OPS: SUM MAX MIN
+// The ordinals of dev.loupe.tensor.ReduceOp (KernelAbiTest parses this enum).
 enum Reduce { R_SUM, R_MAX, R_MIN };
 
 #define NAN_F __int_as_float(0x7fc00000)

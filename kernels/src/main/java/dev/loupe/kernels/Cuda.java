@@ -66,7 +66,7 @@ public final class Cuda {
                 Backends.register(backend);
                 reason = null;
             } catch (UnsatisfiedLinkError e) {
-                reason = "no CUDA driver: JCuda's native library could not be loaded (" + firstLine(e) + ")";
+                reason = "no CUDA driver: JCuda's native library could not be loaded (" + linkCause(e) + ")";
             } catch (LinkageError e) { // e.g. ExceptionInInitializerError from JCudaDriver's static initialiser
                 Throwable cause = e.getCause() == null ? e : e.getCause();
                 reason = "no CUDA driver: " + cause.getClass().getSimpleName() + " while loading JCuda ("
@@ -82,6 +82,18 @@ public final class Cuda {
             REASON = reason;
         }
 
+        /**
+         * The line of JCuda's (multi-line) loading report that names the missing shared library, e.g. "libcuda.so.1:
+         * cannot open shared object file", else its first line.
+         */
+        private static String linkCause(Throwable e) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(lib(?!JCuda)[\\w.+-]*\\.so[\\w.]*: [^\\n]*)")
+                    .matcher(String.valueOf(e.getMessage()));
+            String found = null;
+            while (m.find()) found = m.group(1);
+            return found != null ? found + "; the NVIDIA driver provides it" : firstLine(e);
+        }
+
         private static String firstLine(Throwable e) {
             String m = String.valueOf(e.getMessage());
             int nl = m.indexOf('\n');
@@ -94,7 +106,7 @@ public final class Cuda {
         if (available()) {
             System.out.println("CUDA available: " + backend().describe());
         } else {
-            System.out.println("no CUDA device: " + unavailableReason());
+            System.out.println("no CUDA device available: " + unavailableReason());
         }
     }
 }

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Builds a self-contained folder for a GPU machine that has the NVIDIA driver but no JDK, no Maven, no network:
+#   runtime/    a jlink'ed Java 25 (java.base, jdk.incubator.vector and what JUnit needs)
+#   lib/        loupe-tensor, loupe-kernels, JCuda and its driver binding (the natives jar cut to libJCudaDriver)
+#   test/       the kernels' test classes and the JUnit console launcher
+#   src/main/   the kernel sources and shipped PTX (the PTX manifest and ABI tests read them)
+#   run-gpu.sh  probes the device, runs the GPU tests, then the GEMM benchmark
+# and checks that the whole folder stays well under 64 MB.
+#
+#   bench/gpu-bundle.sh [OUT_DIR]      default: target/gpu-bundle (and target/gpu-bundle.tar.gz)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="${1:-$root/target/gpu-bundle}"
+limit_mb=48 # "well under 64 MB"
+export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+jlink="$JAVA_HOME/bin/jlink"
+junit_console_version=1.11.4 # the JUnit Platform of the root pom's junit 5.11.4
+
+cd "$root"
+# Reactor build of kernels and what it depends on (never `install`: ~/.m2 is shared); test classes compiled too.
+deps="$(mktemp -d)"; trap 'rm -rf "$deps"' EXIT
+mvn -q -B -o package dependency:copy-dependencies -pl kernels -am -DskipTests \
+    -DincludeScope=runtime -DoutputDirectory="$deps"
+mvn -q -B -o dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$junit_console_version" \
+    -DoutputDirectory="$deps/console" -Dmdep.useBaseVersion=true
+
+rm -rf "$out"
+mkdir -p "$out/lib" "$out/test" "$out/src"
+cp tensor/target/loupe-tensor-*.jar kernels/target/loupe-kernels-*.jar "$out/lib/"
+cp "$deps"/jcuda-[0-9]*.jar "$out/lib/"
+# The natives jar carries four libraries (26 MB); the backend uses only the driver API binding.
+natives="$(ls "$deps"/jcuda-natives-*-linux-x86_64.jar)"
+(cd "$deps" && mkdir -p nat && cd nat && unzip -q "$natives" 'lib/libJCudaDriver-*' && \
+   zip -q -r "$out/lib/$(basename "$natives" .jar)-driver-only.jar" lib)
+cp -r kernels/target/test-classes "$out/test/classes"
+cp "$deps"/console/junit-platform-console-standalone-*.jar "$out/test/"
+cp -r kernels/src/main "$out/src/main"
+
+# java.logging/java.xml/java.management: the JUnit console and its reports; jdk.unsupported: JCuda's buffers.
+"$jlink" --add-modules java.base,jdk.incubator.vector,java.logging,java.xml,java.management,jdk.unsupported \
+    --strip-debug --no-header-files --no-man-pages --compress=zip-9 --output "$out/runtime"
+# The JVM ships with its symbol table (5 MB of libjvm.so); a runtime that only runs tests does not need it.
+if command -v strip >/dev/null; then strip --strip-unneeded "$out/runtime/lib/server/libjvm.so"; fi
+
+cat > "$out/run-gpu.sh" <<'RUN'
+#!/usr/bin/env bash
+# Runs Loupe's GPU tests, then the GEMM benchmark, with the bundled Java runtime. Needs only the NVIDIA driver.
+#   ./run-gpu.sh            probe + tests + benchmark
+#   ./run-gpu.sh tests      probe + tests
+#   ./run-gpu.sh bench ...  probe + GEMM benchmark (arguments go to it: --iters N --precision TF32 ...)
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here" # the PTX manifest test reads src/main relative to here
+java="$here/runtime/bin/java"
+cp="$(printf '%s:' "$here"/lib/*.jar)"
+opts=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss8m -Xmx8g)
+"$java" "${opts[@]}" -cp "$cp" dev.loupe.kernels.Cuda
+what="${1:-all}"; [[ $# -gt 0 ]] && shift
+status=0
+if [[ "$what" == all || "$what" == tests ]]; then
+  # loupe.cuda.sync: synchronise after every launch, so a faulting kernel is reported at the op that launched it.
+  "$java" "${opts[@]}" -Dloupe.cuda.sync=true -jar "$here"/test/junit-platform-console-standalone-*.jar execute \
+      --class-path "$cp$here/test/classes" --scan-class-path "$here/test/classes" \
+      --details=tree --disable-banner || status=$?
+fi
+if [[ "$what" == all || "$what" == bench ]]; then
+  "$java" "${opts[@]}" -cp "$cp" dev.loupe.kernels.GemmBenchmark "$@" || status=$?
+fi
+exit $status
+RUN
+chmod +x "$out/run-gpu.sh"
+
+size_kb="$(du -sk "$out" | cut -f1)"
+echo "gpu-bundle: $out is $((size_kb / 1024)) MB"
+if (( size_kb > limit_mb * 1024 )); then
+  echo "gpu-bundle: over the ${limit_mb} MB budget" >&2; exit 1
+fi
+tar -C "$(dirname "$out")" -czf "$out.tar.gz" "$(basename "$out")"
+echo "gpu-bundle: $out.tar.gz is $(( $(stat -c %s "$out.tar.gz") / 1048576 )) MB; on the GPU machine: tar xzf, then $(basename "$out")/run-gpu.sh"
