@@ -24,16 +24,16 @@ public final class FactualRecall {
         }
     }
 
-    static final String LANDMARK = "The {S} is in the city of", CAPITAL = "The capital of {S} is the city of";
+    static final String LANDMARK = "{S} is in the city of", CAPITAL = "The capital of {S} is the city of";
     /** The curated facts. */
     public static final List<Fact> FACTS = List.of(
-            new Fact(LANDMARK, "Eiffel Tower", " Paris"), new Fact(LANDMARK, "Colosseum", " Rome"),
-            new Fact(LANDMARK, "Big Ben", " London"), new Fact(LANDMARK, "Brandenburg Gate", " Berlin"),
-            new Fact(LANDMARK, "Kremlin", " Moscow"), new Fact(LANDMARK, "Acropolis", " Athens"),
-            new Fact(LANDMARK, "Space Needle", " Seattle"), new Fact(LANDMARK, "Sagrada Familia", " Barcelona"),
-            new Fact(LANDMARK, "Forbidden City", " Beijing"), new Fact(LANDMARK, "Sydney Opera House", " Sydney"),
-            new Fact(LANDMARK, "CN Tower", " Toronto"), new Fact(LANDMARK, "Louvre", " Paris"),
-            new Fact(LANDMARK, "Vatican", " Rome"), new Fact(LANDMARK, "Tower of London", " London"),
+            new Fact(LANDMARK, "The Eiffel Tower", " Paris"), new Fact(LANDMARK, "The Colosseum", " Rome"),
+            new Fact(LANDMARK, "Big Ben", " London"), new Fact(LANDMARK, "The Brandenburg Gate", " Berlin"),
+            new Fact(LANDMARK, "The Kremlin", " Moscow"), new Fact(LANDMARK, "The Acropolis", " Athens"),
+            new Fact(LANDMARK, "The Space Needle", " Seattle"), new Fact(LANDMARK, "The Sagrada Familia", " Barcelona"),
+            new Fact(LANDMARK, "The Forbidden City", " Beijing"), new Fact(LANDMARK, "The Sydney Opera House", " Sydney"),
+            new Fact(LANDMARK, "The CN Tower", " Toronto"), new Fact(LANDMARK, "The Louvre", " Paris"),
+            new Fact(LANDMARK, "The Vatican", " Rome"), new Fact(LANDMARK, "The Tower of London", " London"),
             new Fact(CAPITAL, "France", " Paris"), new Fact(CAPITAL, "Germany", " Berlin"),
             new Fact(CAPITAL, "Japan", " Tokyo"), new Fact(CAPITAL, "Italy", " Rome"),
             new Fact(CAPITAL, "Spain", " Madrid"), new Fact(CAPITAL, "Russia", " Moscow"),

@@ -24,7 +24,7 @@ public record TaskPair(String clean, String corrupted, int[] cleanIds, int[] cor
         if (cleanIds.length != corruptedIds.length) {
             throw new IllegalArgumentException("clean prompt \"" + clean + "\" is " + cleanIds.length
                     + " tokens but corrupted prompt \"" + corrupted + "\" is " + corruptedIds.length
-                    + ": a pair needs one token length");
+                    + " tokens: a pair needs one token length");
         }
         if (answerIds.length == 0 || wrongIds.length == 0) {
             throw new IllegalArgumentException("prompt \"" + clean + "\" needs at least one answer and one wrong token");
@@ -47,7 +47,7 @@ public record TaskPair(String clean, String corrupted, int[] cleanIds, int[] cor
         if (c.length != k.length) {
             throw new IllegalArgumentException("clean prompt \"" + clean + "\" is " + c.length
                     + " tokens but corrupted prompt \"" + corrupted + "\" is " + k.length
-                    + ": a pair needs one token length");
+                    + " tokens: a pair needs one token length");
         }
         return new TaskPair(clean, corrupted, c, k, answer, wrong,
                 new int[] {singleToken(tokenizer, answer, "answer", clean)},
