@@ -26,8 +26,9 @@ final class AttributionPatchCommand implements Command {
 
             Estimates every activation patch at once to first order: (source − target) ⊙ ∂metric/∂activation, the
             gradient taken on the target run (denoise: clean activations into the corrupted run; noise: corrupted
-            into clean), summed over the activation's other dims — two forward passes and one backward pass. All
-            pairs run as one batch; the metric is their mean.
+            into clean), summed over the activation's other dims — two forward passes and one backward pass per token
+            length. The metric is the mean over the pairs; a KIND with a position dim needs one token length, so a
+            task's pairs of its most common length are used there.
 
             KIND and the result's dims:
               resid_pre, resid_mid, resid_post, attn_out, mlp_out   [layer, pos]
@@ -38,7 +39,7 @@ final class AttributionPatchCommand implements Command {
             Prints (or writes to --out) JSON: {"dims", "labels", "attribution" (estimated change of the metric),
             "estimated_<metric>" (target value + attribution, comparable to loupe patch's patched values),
             "clean_<metric>", "corrupt_<metric>", "activation", "direction", "freeze_patterns", "freeze_ln_scales",
-            "metric", "task", "pairs", "token_length"}, <metric> being logit_diff or prob_diff.
+            "metric", "task", "pairs", "token_lengths"}, <metric> being logit_diff or prob_diff.
 
             """ + ModelInputs.MODEL_HELP + """
               --activation KIND   what to attribute (above)
@@ -76,16 +77,24 @@ final class AttributionPatchCommand implements Command {
         Gpt2Tokenizer tok = ModelInputs.tokenizer(dir);
         try (Gpt2Model model = ModelInputs.model(dir)) {
             Reduction r = reduction(kind, model);
-            TaskDataset d = TaskInputs.pairs(a, tok, model);
-            TokenBatch target = denoise ? d.corrupted() : d.clean(), source = denoise ? d.clean() : d.corrupted();
+            TaskDataset all = TaskInputs.pairs(a, tok, model);
+            TaskDataset d = r.dims.contains("pos") ? all.largestLengthGroup() : all;
             AttributionPatching.Options options = new AttributionPatching.Options(a.has("--freeze-patterns"),
                     a.has("--freeze-ln-scales"), null);
-            AttributionPatching.Result result = AttributionPatching.run(model, target, source, d.measure(), r.points,
-                    options);
             int layers = model.config().nLayers();
-            Tensor attribution = r.stream != null ? AttributionPatching.stream(result, layers, r.stream)
-                    : r.head != null ? AttributionPatching.heads(result, layers, r.head, r.byPosition)
-                    : AttributionPatching.neurons(result, layers);
+            // [attribution..., target metric] per length group, so that one weighted mean gives both
+            Tensor both = TaskInputs.meanOverLengths(d, g -> {
+                TokenBatch target = denoise ? g.corrupted() : g.clean(), source = denoise ? g.clean() : g.corrupted();
+                AttributionPatching.Result result = AttributionPatching.run(model, target, source, g.measure(),
+                        r.points, options);
+                Tensor t = r.stream != null ? AttributionPatching.stream(result, layers, r.stream)
+                        : r.head != null ? AttributionPatching.heads(result, layers, r.head, r.byPosition)
+                        : AttributionPatching.neurons(result, layers);
+                return Tensor.cat(0, t.detach().reshape(-1), Tensor.scalar(result.targetMetric()).reshape(1));
+            });
+            int cells = both.size(0) - 1;
+            Tensor attribution = both.narrow(0, 0, cells).reshape(shape(r.dims, model, d));
+            float targetMetric = both.get(cells);
             float[] base = TaskInputs.baselines(model, d);
 
             Map<String, Object> out = new LinkedHashMap<>();
@@ -98,13 +107,13 @@ final class AttributionPatchCommand implements Command {
                     case "layer" -> InterpInputs.indexLabels(layers);
                     case "head" -> InterpInputs.indexLabels(model.config().nHeads());
                     case "neuron" -> InterpInputs.indexLabels(attribution.size(1));
-                    default -> d.size() == 1 ? InterpInputs.tokenLabels(tok, target.row(0))
-                            : InterpInputs.indexLabels(d.tokenLength());
+                    default -> d.size() == 1 ? InterpInputs.tokenLabels(tok, denoise ? d.pairs().get(0).corruptedIds()
+                            : d.pairs().get(0).cleanIds()) : InterpInputs.indexLabels(d.tokenLength());
                 });
             }
             out.put("labels", labels);
             out.put("attribution", InterpInputs.nested(attribution));
-            out.put(TaskInputs.key("estimated", d), InterpInputs.nested(attribution.add(result.targetMetric())));
+            out.put(TaskInputs.key("estimated", d), InterpInputs.nested(attribution.add(targetMetric)));
             out.put(TaskInputs.key("clean", d), base[0]);
             out.put(TaskInputs.key("corrupt", d), base[1]);
             out.put("freeze_patterns", options.freezePatterns());
@@ -113,6 +122,16 @@ final class AttributionPatchCommand implements Command {
             InterpInputs.emit(a, out);
             return 0;
         }
+    }
+
+    /** The result's shape for {@code dims}. */
+    private static int[] shape(List<String> dims, Gpt2Model model, TaskDataset d) {
+        return dims.stream().mapToInt(dim -> switch (dim) {
+            case "layer" -> model.config().nLayers();
+            case "head" -> model.config().nHeads();
+            case "neuron" -> model.config().dMlp();
+            default -> d.tokenLength();
+        }).toArray();
     }
 
     /** Which points to attribute and how to reduce them: exactly one of stream, head, or neither (neurons). */

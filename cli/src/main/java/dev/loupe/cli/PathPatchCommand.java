@@ -26,7 +26,7 @@ final class PathPatchCommand implements Command {
             Path patching (Wang et al. 2022, appendix B) with each head in turn as the sender: the clean run with that
             head's output taken from the corrupted run and every other head frozen to its clean output (every MLP
             too under --freeze-mlps), the receivers cached, then the clean run with only the receivers patched and
-            the metric measured. All pairs run as one batch; the metric is their mean.
+            the metric measured. The metric is the mean over all pairs (run in one batch per token length).
 
             Receivers (repeat the flag or separate with commas):
               LlHhq, LlHhk, LlHhv   head h of layer l's query, key or value input, e.g. L3H0q
@@ -36,7 +36,7 @@ final class PathPatchCommand implements Command {
 
             Prints (or writes to --out) JSON: {"dims": ["layer", "head"] (the sender), "labels", "patched_<metric>",
             "normalized" ((patched − corrupt) / (clean − corrupt); null when they are equal), "clean_<metric>",
-            "corrupt_<metric>", "metric", "receivers", "freeze_mlps", "task", "pairs", "token_length"} where <metric>
+            "corrupt_<metric>", "metric", "receivers", "freeze_mlps", "task", "pairs", "token_lengths"} where <metric>
             is logit_diff or prob_diff.
 
             """ + ModelInputs.MODEL_HELP + """
@@ -69,13 +69,15 @@ final class PathPatchCommand implements Command {
         try (Gpt2Model model = ModelInputs.model(dir)) {
             List<String> specs = new ArrayList<>();
             for (String v : a.all("--receivers")) for (String s : v.split(",")) if (!s.isBlank()) specs.add(s.strip());
-            if (specs.isEmpty()) throw new IllegalArgumentException("--receivers is required (loupe path-patch --help)");
+            if (specs.isEmpty()) {
+                throw new IllegalArgumentException("--receivers is required (loupe path-patch --help)");
+            }
             List<Receiver> receivers = new ArrayList<>();
             for (String s : specs) receivers.addAll(receivers(s, model));
             TaskDataset d = TaskInputs.pairs(a, tok, model);
             boolean freezeMlps = a.has("--freeze-mlps");
-            Tensor patched = PathPatching.sweepHeads(model, d.clean(), d.corrupted(), receivers, d.measure(),
-                    new PathPatching.Options(freezeMlps));
+            Tensor patched = TaskInputs.meanOverLengths(d, g -> PathPatching.sweepHeads(model, g.clean(),
+                    g.corrupted(), receivers, g.measure(), new PathPatching.Options(freezeMlps)));
             float[] base = TaskInputs.baselines(model, d);
 
             Map<String, Object> out = new LinkedHashMap<>();

@@ -12,10 +12,13 @@ import dev.loupe.interp.tasks.TaskPair;
 import dev.loupe.tensor.Autograd;
 import dev.loupe.transformer.gpt2.Gpt2Model;
 import dev.loupe.transformer.tokenizer.Gpt2Tokenizer;
+import dev.loupe.tensor.Tensor;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * What the task commands share: a task dataset from {@code --task}/{@code --n}/{@code --seed} (and IOI's options),
@@ -42,8 +45,7 @@ final class TaskInputs {
     static final Set<String> PAIR_FLAGS = Set.of("--task", "--clean", "--clean-tokens", "--corrupt", "--corrupt-tokens",
             "--answer", "--answer-id", "--wrong", "--wrong-id", "--metric");
     static final String PAIR_HELP = """
-              --task T            take the pairs from a task dataset (%s) instead of --clean/--corrupt;
-                                  the pairs of the most common token length are used
+              --task T            take the pairs from a task dataset (%s) instead of --clean/--corrupt
               --clean TEXT        the clean prompt (or --clean-tokens ids)
               --corrupt TEXT      the corrupted prompt (or --corrupt-tokens ids)
             """.formatted(TASKS) + InterpInputs.ANSWER_HELP + """
@@ -86,9 +88,8 @@ final class TaskInputs {
     }
 
     /**
-     * The pairs a patching command runs as one batch: {@code --task}'s dataset (its most common token length), or
-     * the one pair of {@code --clean}/{@code --corrupt}; with {@code --metric} applied. Every id is checked against
-     * the model's vocabulary and context.
+     * The pairs a patching command runs: {@code --task}'s dataset, or the one pair of {@code --clean}/{@code
+     * --corrupt}; with {@code --metric} applied. Every id is checked against the model's vocabulary and context.
      */
     static TaskDataset pairs(Args a, Gpt2Tokenizer tok, Gpt2Model model) {
         TaskDataset d;
@@ -97,7 +98,7 @@ final class TaskInputs {
                     "--answer-id", "--wrong", "--wrong-id")) {
                 if (a.has(f)) throw new IllegalArgumentException(f + " and --task exclude each other");
             }
-            d = dataset(a.get("--task"), a, tok).largestLengthGroup();
+            d = dataset(a.get("--task"), a, tok);
         } else {
             int[] clean = InterpInputs.prompt(a, "--clean", tok, model);
             int[] corrupt = InterpInputs.prompt(a, "--corrupt", tok, model);
@@ -134,11 +135,25 @@ final class TaskInputs {
         return prefix + "_" + d.metric().cliName.replace('-', '_');
     }
 
-    /** The task's metric on the clean and the corrupted batch: {clean, corrupt}. */
+    /**
+     * The mean over all pairs of a per-batch result, computed one token length at a time (a batch needs one length):
+     * the metric is a mean over rows and rows do not interact, so Σ_g (n_g / n) · result(g) is the result of all
+     * pairs as one batch.
+     */
+    static Tensor meanOverLengths(TaskDataset d, Function<TaskDataset, Tensor> result) {
+        Tensor sum = null;
+        for (TaskDataset g : d.byLength()) {
+            Tensor t = result.apply(g).mul((float) g.size() / d.size());
+            sum = sum == null ? t : sum.add(t);
+        }
+        return sum;
+    }
+
+    /** The task's metric on the clean and the corrupted prompts, averaged over all pairs: [2] {clean, corrupt}. */
     static float[] baselines(Gpt2Model model, TaskDataset d) {
         try (var off = Autograd.noGrad()) {
-            return new float[] {d.measure().apply(model.forward(d.clean())).item(),
-                    d.measure().apply(model.forward(d.corrupted())).item()};
+            return meanOverLengths(d, g -> Tensor.stack(0, g.measure().apply(model.forward(g.clean())),
+                    g.measure().apply(model.forward(g.corrupted())))).toFloatArray();
         }
     }
 
@@ -147,7 +162,9 @@ final class TaskInputs {
         out.put("task", d.task());
         out.put("metric", d.metric().cliName);
         out.put("pairs", d.size());
-        out.put("token_length", d.tokenLength());
+        Map<String, Object> lengths = new LinkedHashMap<>();
+        for (TaskDataset g : d.byLength()) lengths.put(Integer.toString(g.pairs().get(0).length()), g.size());
+        out.put("token_lengths", lengths);
     }
 
     static String lower(Enum<?> e) {

@@ -138,15 +138,23 @@ class TaskCommandsTest {
         assertEquals(k, ((Number) j.get("corrupt_logit_diff")).doubleValue(), 1e-5);
         assertEquals((expected.get(0, 3) - k) / (c - k), at(j.get("normalized"), 0, 3), 1e-3);
 
-        // pairs from the IOI dataset: its largest length group, its own metric, every MLP frozen
-        Map<String, Object> t = json(CliRun.of("path-patch", "--model", dir.toString(), "--task", "ioi", "--n", "16",
+        // pairs from the IOI dataset (templates of several token lengths), every MLP frozen: the mean over the pairs,
+        // here computed one pair at a time
+        Map<String, Object> t = json(CliRun.of("path-patch", "--model", dir.toString(), "--task", "ioi", "--n", "6",
                 "--seed", "2", "--receivers", "L1", "--freeze-mlps").ok());
-        TaskDataset d = IndirectObjectIdentification.generate(TOK, 16, 2,
-                IndirectObjectIdentification.Options.defaults()).largestLengthGroup();
-        Tensor fromTask = PathPatching.sweepHeads(model, d.clean(), d.corrupted(), PathPatching.allHeadInputs(1, 4),
-                d.measure(), new PathPatching.Options(true));
+        TaskDataset d = IndirectObjectIdentification.generate(TOK, 6, 2, IndirectObjectIdentification.Options.defaults());
+        assertTrue(d.byLength().size() > 1);
+        Tensor fromTask = Tensor.zeros(2, 4);
+        double cleanMean = 0;
+        for (TaskPair pair : d.pairs()) {
+            TaskDataset one = new TaskDataset("ioi", d.metric(), List.of(pair));
+            fromTask = fromTask.add(PathPatching.sweepHeads(model, one.clean(), one.corrupted(),
+                    PathPatching.allHeadInputs(1, 4), one.measure(), new PathPatching.Options(true)).div(d.size()));
+            cleanMean += ActivationPatching.baseline(model, one.clean(), one.measure()) / d.size();
+        }
         assertNested(fromTask, t.get("patched_logit_diff"), 1e-5);
-        assertEquals(d.size(), ((Number) t.get("pairs")).intValue());
+        assertEquals(cleanMean, ((Number) t.get("clean_logit_diff")).doubleValue(), 1e-5);
+        assertEquals(6, ((Number) t.get("pairs")).intValue());
         assertEquals(true, t.get("freeze_mlps"));
 
         CliRun.assertUsageError("layer 5 outside 0..1", "path-patch", "--model", dir.toString(), "--clean", CLEAN,
@@ -185,6 +193,23 @@ class TaskCommandsTest {
         assertEquals("prob-diff", t.get("metric"));
         assertNested(heads, t.get("attribution"), 1e-9);
         assertTrue(t.containsKey("clean_prob_diff"));
+
+        // IOI pairs of several lengths, per head: the mean over the pairs, here one pair at a time
+        Map<String, Object> h = json(CliRun.of("attribution-patch", "--model", dir.toString(), "--task", "ioi",
+                "--n", "5", "--seed", "4", "--activation", "v").ok());
+        TaskDataset ioi = IndirectObjectIdentification.generate(TOK, 5, 4,
+                IndirectObjectIdentification.Options.defaults());
+        assertTrue(ioi.byLength().size() > 1);
+        Tensor perPair = Tensor.zeros(2, 4);
+        for (TaskPair pair : ioi.pairs()) {
+            TaskDataset one = new TaskDataset("ioi", ioi.metric(), List.of(pair));
+            AttributionPatching.Result ro = AttributionPatching.run(model, one.corrupted(), one.clean(), one.measure(),
+                    n -> n.endsWith("attn.hook_v"), AttributionPatching.Options.none());
+            perPair = perPair.add(AttributionPatching.heads(ro, 2, ActivationPatching.HeadPoint.VALUE, false)
+                    .div(ioi.size()));
+        }
+        assertNested(perPair, h.get("attribution"), 1e-6);
+        assertEquals(5, ((Number) h.get("pairs")).intValue());
 
         CliRun.assertUsageError("unknown kind 'resid'", "attribution-patch", "--model", dir.toString(), "--task",
                 "sva", "--activation", "resid");

@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * Indirect object identification (Wang et al. 2022): two names are introduced, one of them (the subject, S) is
  * repeated, and the sentence ends by giving something to the other, the indirect object (IO): "Then, John and Mary
- * went to the store. John gave a drink to" → " Mary". The metric is the logit difference IO − S at the last position.
+ * went to the store. John gave a drink to" → " Mary". The metric is the logit difference IO − S at the last
+ * position.
  *
  * <p>The templates are the fifteen of the paper's appendix. In ABBA order the IO is named first ("Mary and John ...
  * John"), in BABA order the subject is ("John and Mary ... John"). Names, places and objects are kept only when they

@@ -83,8 +83,8 @@ public enum TaskMetric {
 
     private static int inVocab(int id, int vocab) {
         if (id < 0 || id >= vocab) {
-            throw new IllegalArgumentException("token id " + id + " is outside the model's vocabulary (0.." + (vocab - 1)
-                    + ")");
+            throw new IllegalArgumentException("token id " + id + " is outside the model's vocabulary (0.."
+                    + (vocab - 1) + ")");
         }
         return id;
     }

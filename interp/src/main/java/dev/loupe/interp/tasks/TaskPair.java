@@ -27,7 +27,8 @@ public record TaskPair(String clean, String corrupted, int[] cleanIds, int[] cor
                     + " tokens: a pair needs one token length");
         }
         if (answerIds.length == 0 || wrongIds.length == 0) {
-            throw new IllegalArgumentException("prompt \"" + clean + "\" needs at least one answer and one wrong token");
+            throw new IllegalArgumentException("prompt \"" + clean + "\" needs at least one answer and one wrong "
+                    + "token");
         }
         cleanIds = cleanIds.clone();
         corruptedIds = corruptedIds.clone();
