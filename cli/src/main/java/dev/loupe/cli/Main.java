@@ -23,6 +23,10 @@ public final class Main {
         m.put("dla", new DlaCommand());
         m.put("ablate", new AblateCommand());
         m.put("demo", new DemoCommand());
+        m.put("dataset", new DatasetCommand());
+        m.put("path-patch", new PathPatchCommand());
+        m.put("attribution-patch", new AttributionPatchCommand());
+        m.put("heads", new HeadsCommand());
         return m;
     }
 

@@ -1,0 +1,183 @@
+package dev.loupe.cli;
+
+import dev.loupe.interp.patching.ActivationPatching.HeadPoint;
+import dev.loupe.interp.patching.ActivationPatching.Stream;
+import dev.loupe.interp.patching.AttributionPatching;
+import dev.loupe.interp.tasks.TaskDataset;
+import dev.loupe.tensor.Tensor;
+import dev.loupe.transformer.TokenBatch;
+import dev.loupe.transformer.gpt2.Gpt2Model;
+import dev.loupe.transformer.tokenizer.Gpt2Tokenizer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/** {@code loupe attribution-patch}: the attribution-patching estimate of an activation-patching sweep, as JSON. */
+final class AttributionPatchCommand implements Command {
+    static final String HELP = """
+            usage: loupe attribution-patch --model DIR --activation KIND [--direction denoise|noise]
+                                           (--clean TEXT --corrupt TEXT --answer TEXT --wrong TEXT | --task T ...)
+                                           [--freeze-patterns] [--freeze-ln-scales] [--metric M] [--out FILE.json]
+
+            Estimates every activation patch at once to first order: (source − target) ⊙ ∂metric/∂activation, the
+            gradient taken on the target run (denoise: clean activations into the corrupted run; noise: corrupted
+            into clean), summed over the activation's other dims — two forward passes and one backward pass per token
+            length. The metric is the mean over the pairs; a KIND with a position dim needs one token length, so a
+            task's pairs of its most common length are used there.
+
+            KIND and the result's dims:
+              resid_pre, resid_mid, resid_post, attn_out, mlp_out   [layer, pos]
+              z, q, k, v, pattern                                   [layer, head]
+              z_pos, q_pos, k_pos, v_pos, pattern_pos               [layer, head, pos] (pattern: query position)
+              neurons                                               [layer, neuron] (mlp.hook_post, all positions)
+
+            Prints (or writes to --out) JSON: {"dims", "labels", "attribution" (estimated change of the metric),
+            "estimated_<metric>" (target value + attribution, comparable to loupe patch's patched values),
+            "clean_<metric>", "corrupt_<metric>", "activation", "direction", "freeze_patterns", "freeze_ln_scales",
+            "metric", "task", "pairs", "token_lengths"}, <metric> being logit_diff or prob_diff.
+
+            """ + ModelInputs.MODEL_HELP + """
+              --activation KIND   what to attribute (above)
+              --direction D       denoise (default) or noise
+              --freeze-patterns   stop gradients at every attention pattern
+              --freeze-ln-scales  stop gradients at every LayerNorm scale
+            """ + TaskInputs.PAIR_HELP + """
+              --out FILE          write the JSON there instead of printing it
+            """;
+
+    @Override
+    public String summary() {
+        return "attribution patching (gradient estimate of every patch) as JSON";
+    }
+
+    @Override
+    public int run(List<String> args) throws Exception {
+        if (Args.wantsHelp(args)) {
+            System.out.print(HELP);
+            return 0;
+        }
+        Set<String> valued = new HashSet<>(TaskInputs.PAIR_FLAGS);
+        valued.addAll(TaskInputs.DATASET_FLAGS);
+        valued.addAll(Set.of("--model", "--activation", "--direction", "--out"));
+        Args a = Args.parse("attribution-patch", args, valued, Set.of("--freeze-patterns", "--freeze-ln-scales",
+                "--prepend-bos", "--flipped"));
+        String kind = a.require("--activation");
+        boolean denoise = switch (a.has("--direction") ? a.get("--direction") : "denoise") {
+            case "denoise" -> true;
+            case "noise" -> false;
+            default -> throw new IllegalArgumentException("--direction: expected denoise or noise but got '"
+                    + a.get("--direction") + "'");
+        };
+        Path dir = ModelInputs.folder(a);
+        Gpt2Tokenizer tok = ModelInputs.tokenizer(dir);
+        try (Gpt2Model model = ModelInputs.model(dir)) {
+            Reduction r = reduction(kind, model);
+            TaskDataset all = TaskInputs.pairs(a, tok, model);
+            TaskDataset d = r.dims.contains("pos") ? all.largestLengthGroup() : all;
+            AttributionPatching.Options options = new AttributionPatching.Options(a.has("--freeze-patterns"),
+                    a.has("--freeze-ln-scales"), null);
+            int layers = model.config().nLayers();
+            // [attribution..., target metric] per length group, so that one weighted mean gives both
+            Tensor both = TaskInputs.meanOverLengths(d, g -> {
+                TokenBatch target = denoise ? g.corrupted() : g.clean(), source = denoise ? g.clean() : g.corrupted();
+                AttributionPatching.Result result = AttributionPatching.run(model, target, source, g.measure(),
+                        r.points, options);
+                Tensor t = r.stream != null ? AttributionPatching.stream(result, layers, r.stream)
+                        : r.head != null ? AttributionPatching.heads(result, layers, r.head, r.byPosition)
+                        : AttributionPatching.neurons(result, layers);
+                return Tensor.cat(0, t.detach().reshape(-1), Tensor.scalar(result.targetMetric()).reshape(1));
+            });
+            int cells = both.size(0) - 1;
+            Tensor attribution = both.narrow(0, 0, cells).reshape(shape(r.dims, model, d));
+            float targetMetric = both.get(cells);
+            float[] base = TaskInputs.baselines(model, d);
+
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("activation", kind);
+            out.put("direction", denoise ? "denoise" : "noise");
+            out.put("dims", r.dims);
+            List<Object> labels = new ArrayList<>();
+            for (String dim : r.dims) {
+                labels.add(switch (dim) {
+                    case "layer" -> InterpInputs.indexLabels(layers);
+                    case "head" -> InterpInputs.indexLabels(model.config().nHeads());
+                    case "neuron" -> InterpInputs.indexLabels(attribution.size(1));
+                    default -> d.size() == 1 ? InterpInputs.tokenLabels(tok, denoise ? d.pairs().get(0).corruptedIds()
+                            : d.pairs().get(0).cleanIds()) : InterpInputs.indexLabels(d.tokenLength());
+                });
+            }
+            out.put("labels", labels);
+            out.put("attribution", InterpInputs.nested(attribution));
+            out.put(TaskInputs.key("estimated", d), InterpInputs.nested(attribution.add(targetMetric)));
+            out.put(TaskInputs.key("clean", d), base[0]);
+            out.put(TaskInputs.key("corrupt", d), base[1]);
+            out.put("freeze_patterns", options.freezePatterns());
+            out.put("freeze_ln_scales", options.freezeLnScales());
+            TaskInputs.describe(out, d);
+            InterpInputs.emit(a, out);
+            return 0;
+        }
+    }
+
+    /** The result's shape for {@code dims}. */
+    private static int[] shape(List<String> dims, Gpt2Model model, TaskDataset d) {
+        return dims.stream().mapToInt(dim -> switch (dim) {
+            case "layer" -> model.config().nLayers();
+            case "head" -> model.config().nHeads();
+            case "neuron" -> model.config().dMlp();
+            default -> d.tokenLength();
+        }).toArray();
+    }
+
+    /** Which points to attribute and how to reduce them: exactly one of stream, head, or neither (neurons). */
+    private record Reduction(Predicate<String> points, Stream stream, HeadPoint head, boolean byPosition,
+                             List<String> dims) {
+    }
+
+    private static Reduction reduction(String kind, Gpt2Model model) {
+        boolean byPos = kind.endsWith("_pos");
+        String base = byPos ? kind.substring(0, kind.length() - 4) : kind;
+        boolean noMlp = model.config().attnOnly();
+        if (!byPos) {
+            Stream stream = switch (base) {
+                case "resid_pre" -> Stream.RESID_PRE;
+                case "resid_mid" -> Stream.RESID_MID;
+                case "resid_post" -> Stream.RESID_POST;
+                case "attn_out" -> Stream.ATTN_OUT;
+                case "mlp_out" -> Stream.MLP_OUT;
+                default -> null;
+            };
+            if (stream != null) {
+                if (noMlp && (stream == Stream.RESID_MID || stream == Stream.MLP_OUT)) {
+                    throw new IllegalArgumentException("--activation " + kind + ": this model has no MLPs");
+                }
+                return new Reduction(endsWith(".hook_" + base), stream, null, false, List.of("layer", "pos"));
+            }
+            if (base.equals("neurons")) {
+                if (noMlp) throw new IllegalArgumentException("--activation neurons: this model has no MLPs");
+                return new Reduction(endsWith(".mlp.hook_post"), null, null, false, List.of("layer", "neuron"));
+            }
+        }
+        HeadPoint point = switch (base) {
+            case "z" -> HeadPoint.OUTPUT;
+            case "q" -> HeadPoint.QUERY;
+            case "k" -> HeadPoint.KEY;
+            case "v" -> HeadPoint.VALUE;
+            case "pattern" -> HeadPoint.PATTERN;
+            default -> throw new IllegalArgumentException("--activation: unknown kind '" + kind + "' (resid_pre, "
+                    + "resid_mid, resid_post, attn_out, mlp_out, z, z_pos, q, q_pos, k, k_pos, v, v_pos, pattern, "
+                    + "pattern_pos, neurons)");
+        };
+        return new Reduction(endsWith(".attn.hook_" + base), null, point, byPos,
+                byPos ? List.of("layer", "head", "pos") : List.of("layer", "head"));
+    }
+
+    private static Predicate<String> endsWith(String suffix) {
+        return n -> n.endsWith(suffix);
+    }
+}
