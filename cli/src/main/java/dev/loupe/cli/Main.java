@@ -38,7 +38,7 @@ public final class Main {
         Map<String, Command> commands = commands();
         if (argv.isEmpty() || argv.get(0).equals("help") || argv.get(0).equals("--help")) {
             System.out.println("usage: loupe <command> [args]\n\ncommands:");
-            commands.forEach((name, c) -> System.out.printf("  %-12s %s%n", name, c.summary()));
+            commands.forEach((name, c) -> System.out.printf("  %-18s %s%n", name, c.summary()));
             System.out.println("  test         build and run the test suite (launcher only)");
             System.out.println("  jmh          run the JMH micro-benchmarks (launcher only)");
             return 0;
