@@ -44,19 +44,21 @@ public final class AttributionCheck {
      * @param edgeCount       the number of those edges
      */
     public record Result(float cleanMetric, float corruptedMetric, double headOutputs, double residPre, double edges,
-                         int edgeCount) {
+                         int edgeCount, Tensor headPatching, Tensor headAttribution, Tensor residPatching,
+                         Tensor residAttribution) {
     }
 
     /** Runs the check on the IOI demo model ({@code --quick}: the quick-trained one) and prints the figures. */
     public static void main(String[] args) throws IOException {
-        boolean quick = false;
+        boolean quick = false, heldOut = false;
         int prompts = 16;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> quick = true;
+                case "--held-out" -> heldOut = true;
                 case "--prompts" -> prompts = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i]
-                        + "' (expected --quick, --prompts N)");
+                        + "' (expected --quick, --held-out, --prompts N)");
             }
         }
         DemoModels.Built[] built = new DemoModels.Built[1];
@@ -65,27 +67,43 @@ public final class AttributionCheck {
         }, built);
         System.out.printf(Locale.ROOT, "model: IOI demo (%s, %d steps, %s)%n", quick ? "quick" : "full",
                 built[0].steps(), built[0].folder());
-        Result r = ioi(m, prompts, 11);
-        System.out.printf(Locale.ROOT, "prompts: %d (held-out template, S2-swap corruption), logit diff clean %.3f, "
-                + "corrupted %.3f%n", prompts, r.cleanMetric(), r.corruptedMetric());
+        Result r = ioi(m, prompts, heldOut, 11);
+        System.out.printf(Locale.ROOT, "prompts: %d (%s template and names, S2-swap corruption), logit diff clean "
+                + "%.3f, corrupted %.3f%n", prompts, heldOut ? "held-out" : "training", r.cleanMetric(),
+                r.corruptedMetric());
         System.out.printf(Locale.ROOT, "pearson head outputs [layer, head]: %.4f%n", r.headOutputs());
         System.out.printf(Locale.ROOT, "pearson resid_pre [layer, pos]: %.4f%n", r.residPre());
         System.out.printf(Locale.ROOT, "pearson edges (edge attribution vs edge patching, %d edges): %.4f%n",
                 r.edgeCount(), r.edges());
+        print("head outputs, activation patching − corrupted [layer][head]", r.headPatching());
+        print("head outputs, attribution patching [layer][head]", r.headAttribution());
+        print("resid_pre, activation patching − corrupted [layer][pos]", r.residPatching());
+        print("resid_pre, attribution patching [layer][pos]", r.residAttribution());
+    }
+
+    private static void print(String title, Tensor t) {
+        System.out.println(title + ":");
+        for (int i = 0; i < t.size(0); i++) {
+            StringBuilder sb = new StringBuilder(" ");
+            for (int j = 0; j < t.size(1); j++) sb.append(String.format(Locale.ROOT, " %7.3f", t.get(i, j)));
+            System.out.println(sb);
+        }
     }
 
     /**
-     * The check on {@code n} IOI prompts of the first held-out template with held-out names (seeded), clean against
-     * the S2 swap (the second S replaced by IO, which turns the answer around), metric logit(IO) − logit(S).
+     * The check on {@code n} IOI prompts (seeded) of the first training template with training names, or with
+     * {@code heldOut} the first held-out template with held-out names; clean against the S2 swap (the second S
+     * replaced by IO, which turns the answer around), metric logit(IO) − logit(S).
      */
-    public static Result ioi(DemoModels.IoiModel m, int n, long seed) {
+    public static Result ioi(DemoModels.IoiModel m, int n, boolean heldOut, long seed) {
         if (n < 1) throw new IllegalArgumentException("need at least one prompt, got " + n);
         List<int[]> clean = new ArrayList<>(), corrupt = new ArrayList<>();
         int[] io = new int[n], s = new int[n];
         Rng rng = new Rng(seed);
-        String template = IoiCorpus.HELD_OUT_TEMPLATES.get(0);
-        List<String> names = IoiCorpus.NAMES.subList(IoiCorpus.NAMES.size() - IoiCorpus.HELD_OUT_NAMES,
-                IoiCorpus.NAMES.size());
+        String template = (heldOut ? IoiCorpus.HELD_OUT_TEMPLATES : IoiCorpus.TRAIN_TEMPLATES).get(0);
+        int split = IoiCorpus.NAMES.size() - IoiCorpus.HELD_OUT_NAMES;
+        List<String> names = heldOut ? IoiCorpus.NAMES.subList(split, IoiCorpus.NAMES.size())
+                : IoiCorpus.NAMES.subList(0, split);
         for (int i = 0; i < n; i++) {
             IoiCorpus.Prompt p = IoiCorpus.prompt(rng, template, names);
             int cut = p.text().lastIndexOf(p.s());
@@ -118,9 +136,9 @@ public final class AttributionCheck {
                 ActivationPatching.Stream.RESID_PRE, metric).sub(base);
         AttributionPatching.Result attr = AttributionPatching.run(model, corrupt, clean, metric,
                 n -> n.endsWith("attn.hook_z") || n.endsWith("hook_resid_pre"), AttributionPatching.Options.none());
-        double heads = pearson(headPatch, AttributionPatching.heads(attr, layers, ActivationPatching.HeadPoint.OUTPUT,
-                false));
-        double resid = pearson(residPatch, AttributionPatching.stream(attr, layers, ActivationPatching.Stream.RESID_PRE));
+        Tensor headAttr = AttributionPatching.heads(attr, layers, ActivationPatching.HeadPoint.OUTPUT, false);
+        Tensor residAttr = AttributionPatching.stream(attr, layers, ActivationPatching.Stream.RESID_PRE);
+        double heads = pearson(headPatch, headAttr), resid = pearson(residPatch, residAttr);
         double edgeR = Double.NaN;
         int count = 0;
         if (edges) {
@@ -138,7 +156,8 @@ public final class AttributionCheck {
             count = est.size();
             edgeR = pearson(tensor(actual), tensor(est));
         }
-        return new Result(attr.sourceMetric(), attr.targetMetric(), heads, resid, edgeR, count);
+        return new Result(attr.sourceMetric(), attr.targetMetric(), heads, resid, edgeR, count, headPatch, headAttr,
+                residPatch, residAttr);
     }
 
     /**
