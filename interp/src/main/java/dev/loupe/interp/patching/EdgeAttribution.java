@@ -26,7 +26,7 @@ import java.util.List;
  * {@code resid_final} (the input of {@code ln_final}). A sender that is not upstream of a receiver (a head in the
  * receiver's layer or later; an MLP in its layer or later, for head receivers) scores 0.
  *
- * <p>Denoising scores put source = clean into target = corrupted (the brief formula (clean − corrupted) ⊙ gradient
+ * <p>Denoising scores put source = clean into target = corrupted ((clean − corrupted) ⊙ the gradient
  * on the corrupted run); noising swaps them and estimates {@link PathPatching#edge} − metric(clean). With
  * {@link AttributionPatching.Options} freezing patterns and LayerNorm scales, an attention-only model is affine in
  * every receiver input and the scores are exact.
