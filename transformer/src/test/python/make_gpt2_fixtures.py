@@ -225,7 +225,9 @@ def forward(family, cfg, P, tokens, rec, split_qkv_input=False):
         result = rec(pre + "attn.hook_result", torch.einsum("bqhd,hdm->bqhm", z, W_O))
         attn_out = rec(pre + "hook_attn_out", result.sum(2) + b_O)
         mid = rec(pre + "hook_resid_mid", resid + attn_out)
-        x = layer_norm(rec, pre + "ln2", mid, P[hp + "ln_2.weight"], P[hp + "ln_2.bias"], eps)
+        # TransformerLens use_hook_mlp_in: the MLP reads its own copy of resid_mid.
+        mlp_in = rec(pre + "hook_mlp_in", mid.clone())
+        x = layer_norm(rec, pre + "ln2", mlp_in, P[hp + "ln_2.weight"], P[hp + "ln_2.bias"], eps)
         W_in, W_out = P[hp + "mlp.c_fc.weight"], P[hp + "mlp.c_proj.weight"]
         if family != "gpt2":
             W_in, W_out = W_in.t(), W_out.t()

@@ -62,11 +62,8 @@ public final class AttributionPatching {
                     + "batch size and length");
         }
         Gpt2Model.Output src = model.run(source, Hooks.builder().cache(points).build());
-        Hooks.Builder b = Hooks.builder().cache(points).cacheGradients();
-        if (options.freezePatterns()) b.backward(n -> n.endsWith("attn.hook_pattern"), BackwardHook.stop());
-        if (options.freezeLnScales()) b.backward(n -> n.endsWith("hook_scale"), BackwardHook.stop());
-        if (options.stopAt() != null) b.backward(options.stopAt(), BackwardHook.stop());
-        Gpt2Model.Output tgt = model.run(target, b.build());
+        Gpt2Model.Output tgt = model.run(target, cutGradients(Hooks.builder().cache(points).cacheGradients(), options)
+                .build());
         Tensor m = metric.apply(tgt.logits());
         float targetMetric = m.item();
         m.backward();
@@ -78,6 +75,14 @@ public final class AttributionPatching {
         }
         float sourceMetric = metric.apply(src.logits()).item();
         return new Result(out, targetMetric, sourceMetric);
+    }
+
+    /** Adds the backward hooks that stop gradients where {@code options} asks; returns {@code b}. */
+    static Hooks.Builder cutGradients(Hooks.Builder b, Options options) {
+        if (options.freezePatterns()) b.backward(n -> n.endsWith("attn.hook_pattern"), BackwardHook.stop());
+        if (options.freezeLnScales()) b.backward(n -> n.endsWith("hook_scale"), BackwardHook.stop());
+        if (options.stopAt() != null) b.backward(options.stopAt(), BackwardHook.stop());
+        return b;
     }
 
     /**

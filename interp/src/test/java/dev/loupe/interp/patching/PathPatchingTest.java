@@ -16,7 +16,9 @@ import dev.loupe.transformer.gpt2.Gpt2Weights;
 import dev.loupe.transformer.hooks.ActivationCache;
 import dev.loupe.transformer.hooks.HookNames;
 import dev.loupe.transformer.hooks.Hooks;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -70,6 +72,79 @@ class PathPatchingTest {
                         PathPatching.run(MODEL, CLEAN, CORRUPT, List.of(s), List.of(r), METRIC, FREEZE));
             }
         }
+    }
+
+    @Test
+    void threePassWithFrozenMlpsEqualsEdgePatchingIntoMlpInputs() {
+        for (Sender s : List.of(new Sender.Embed(), new Sender.Head(0, 1), new Sender.Mlp(0), new Sender.Head(1, 3))) {
+            Receiver r = new Receiver.MlpInput(2);
+            close(PathPatching.edge(MODEL, CLEAN, CORRUPT, s, r, METRIC),
+                    PathPatching.run(MODEL, CLEAN, CORRUPT, List.of(s), List.of(r), METRIC, FREEZE));
+        }
+        // a head feeds the MLP of its own layer
+        Sender head = new Sender.Head(1, 2);
+        Receiver mlp1 = new Receiver.MlpInput(1);
+        float edge = PathPatching.edge(MODEL, CLEAN, CORRUPT, head, mlp1, METRIC);
+        close(edge, PathPatching.run(MODEL, CLEAN, CORRUPT, List.of(head), List.of(mlp1), METRIC, FREEZE));
+        assertNotEquals(METRIC.apply(MODEL.forward(CLEAN)).item(), edge, 1e-4);
+    }
+
+    @Test
+    void everyUpstreamComponentAsSenderIsActivationPatchingOfTheReceivers() {
+        List<Sender> all = new ArrayList<>(List.of(new Sender.Embed()));
+        for (int l = 0; l < LAYERS; l++) {
+            for (int h = 0; h < HEADS; h++) all.add(new Sender.Head(l, h));
+            all.add(new Sender.Mlp(l));
+        }
+        // The reference: the clean run with the receivers' points replaced by the corrupted run's values.
+        ActivationCache corrupt = MODEL.run(CORRUPT, Hooks.builder().cache(n -> true).build()).cache();
+        record Case(List<Receiver> receivers, String[] points, int[] heads) {
+        }
+        List<Case> cases = List.of(
+                new Case(List.of(new Receiver.MlpInput(1)), new String[] {HookNames.mlpIn(1)}, new int[] {-1}),
+                new Case(List.of(new Receiver.MlpInput(2)), new String[] {HookNames.mlpIn(2)}, new int[] {-1}),
+                new Case(List.of(new Receiver.HeadInput(2, 1, 'k')),
+                        new String[] {HookNames.block(2, "hook_k_input")}, new int[] {1}),
+                new Case(List.of(new Receiver.HeadInput(1, 0, 'q'), new Receiver.HeadInput(1, 3, 'v')),
+                        new String[] {HookNames.block(1, "hook_q_input"), HookNames.block(1, "hook_v_input")},
+                        new int[] {0, 3}),
+                new Case(List.of(new Receiver.HeadOutput(1, 3)), new String[] {HookNames.attn(1, "hook_z")},
+                        new int[] {3}),
+                new Case(List.of(new Receiver.FinalResidual()), new String[] {HookNames.residPost(LAYERS - 1)},
+                        new int[] {-1}));
+        for (Case c : cases) {
+            Hooks.Builder b = Hooks.builder();
+            for (int i = 0; i < c.points.length; i++) {
+                Tensor value = corrupt.get(c.points[i]);
+                int head = c.heads[i];
+                b.forward(c.points[i], (act, n) -> {
+                    if (head < 0) return value;
+                    float[] m = new float[HEADS];
+                    m[head] = 1;
+                    Tensor mask = Tensor.of(m, 1, 1, HEADS, 1);
+                    return act.mul(mask.neg().add(1)).add(value.mul(mask));
+                });
+            }
+            float expected = METRIC.apply(MODEL.run(CLEAN, b.build()).logits()).item();
+            close(expected, PathPatching.run(MODEL, CLEAN, CORRUPT, all, c.receivers, METRIC, new PathPatching.Options(false)));
+            assertNotEquals(METRIC.apply(MODEL.forward(CLEAN)).item(), expected, 1e-4);
+        }
+    }
+
+    @Test
+    void explicitSenderValuesActLikeTheCorruptedRunsValues() {
+        ActivationCache corrupt = MODEL.run(CORRUPT, Hooks.cacheAll()).cache();
+        Sender head = new Sender.Head(1, 2), mlp = new Sender.Mlp(0), embed = new Sender.Embed();
+        Map<Sender, Tensor> values = Map.of(head, corrupt.get(HookNames.attn(1, "hook_z")).select(2, 2),
+                mlp, corrupt.get(HookNames.mlpOut(0)), embed, corrupt.get(HookNames.EMBED));
+        List<Receiver> receivers = List.of(new Receiver.HeadInput(2, 0, 'v'), new Receiver.MlpInput(2));
+        float soft = PathPatching.soft(MODEL, CLEAN, values, receivers, METRIC, FREEZE);
+        close(PathPatching.run(MODEL, CLEAN, CORRUPT, List.of(head, mlp, embed), receivers, METRIC, FREEZE), soft);
+        assertNotEquals(METRIC.apply(MODEL.forward(CLEAN)).item(), soft, 1e-4);
+        assertThrows(IllegalArgumentException.class, () -> PathPatching.soft(MODEL, CLEAN,
+                Map.of(head, corrupt.get(HookNames.mlpOut(0))), receivers, METRIC, FREEZE));
+        assertThrows(IllegalArgumentException.class, () -> PathPatching.run(MODEL, CLEAN, CORRUPT,
+                List.of(new Sender.Head(0, HEADS)), receivers, METRIC, FREEZE));
     }
 
     @Test

@@ -138,7 +138,10 @@ final class Gpt2Forward {
         Tensor attnOut = run.point(HookNames.attnOut(l), attention(l, bw, resid, masks));
         if (c.attnOnly()) return run.point(HookNames.residPost(l), resid.add(attnOut));
         Tensor mid = run.point(HookNames.residMid(l), resid.add(attnOut));
-        Tensor x = norm(HookNames.block(l, "ln2"), mid, bw.ln2W(), bw.ln2B());
+        // hook_mlp_in (optional): the MLP's own copy of resid_mid, so a hook on it reaches the MLP and nothing else.
+        String mlpIn = HookNames.mlpIn(l);
+        Tensor in = run.wants(mlpIn) ? run.point(mlpIn, mid) : mid;
+        Tensor x = norm(HookNames.block(l, "ln2"), in, bw.ln2W(), bw.ln2B());
         Tensor pre = run.point(HookNames.mlp(l, "hook_pre"), x.matmul(bw.wIn()).add(bw.bIn()));
         Tensor post = run.point(HookNames.mlp(l, "hook_post"), c.activation().apply(pre));
         Tensor mlpOut = run.point(HookNames.mlpOut(l), post.matmul(bw.wOut()).add(bw.bOut()));

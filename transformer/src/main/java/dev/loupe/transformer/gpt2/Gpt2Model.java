@@ -269,6 +269,7 @@ public final class Gpt2Model implements AutoCloseable {
             p.add(HookNames.attnOut(l));
             if (!c.attnOnly()) {
                 p.add(HookNames.residMid(l));
+                p.add(HookNames.mlpIn(l));
                 p.add(HookNames.block(l, "ln2.hook_scale"));
                 p.add(HookNames.block(l, "ln2.hook_normalized"));
                 p.add(HookNames.mlp(l, "hook_pre"));

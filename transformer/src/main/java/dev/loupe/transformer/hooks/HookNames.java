@@ -14,9 +14,14 @@ import java.util.Map;
  * blocks.L.attn.hook_attn_scores | hook_pattern         [batch, head, query_pos, key_pos]
  * blocks.L.attn.hook_result (optional)                  [batch, pos, head, d_model]
  * blocks.L.hook_q_input | hook_k_input | hook_v_input (optional) [batch, pos, head, d_model]
+ * blocks.L.hook_mlp_in (optional)                      [batch, pos, d_model]
  * blocks.L.hook_attn_out, blocks.L.hook_mlp_out         [batch, pos, d_model]
  * blocks.L.mlp.hook_pre | hook_post                     [batch, pos, d_mlp]
  * </pre>
+ * The per-head inputs are the residual stream entering LayerNorm 1, one copy per head; {@code hook_mlp_in} is the
+ * residual stream entering LayerNorm 2 (equal to {@code hook_resid_mid}, TransformerLens's {@code use_hook_mlp_in}).
+ * A hook on one of them changes only that head's query, key or value, or only that block's MLP, so they are the
+ * receivers of path patching. Optional points are computed only when a hook or an explicit cache filter selects them.
  */
 public final class HookNames {
     private HookNames() {
@@ -30,7 +35,7 @@ public final class HookNames {
     private static final Map<String, String> SHORT = Map.ofEntries(
             Map.entry("resid_pre", "hook_resid_pre"), Map.entry("resid_mid", "hook_resid_mid"),
             Map.entry("resid_post", "hook_resid_post"), Map.entry("attn_out", "hook_attn_out"),
-            Map.entry("mlp_out", "hook_mlp_out"), Map.entry("q_input", "hook_q_input"),
+            Map.entry("mlp_out", "hook_mlp_out"), Map.entry("mlp_in", "hook_mlp_in"), Map.entry("q_input", "hook_q_input"),
             Map.entry("k_input", "hook_k_input"), Map.entry("v_input", "hook_v_input"),
             Map.entry("q", "attn.hook_q"), Map.entry("k", "attn.hook_k"), Map.entry("v", "attn.hook_v"),
             Map.entry("z", "attn.hook_z"), Map.entry("result", "attn.hook_result"),
@@ -50,7 +55,7 @@ public final class HookNames {
      * TransformerLens's {@code get_act_name}: a short name and a layer to the full point name, e.g.
      * {@code ("z", 3)} → {@code blocks.3.attn.hook_z}, {@code ("resid_pre", 0)} → {@code blocks.0.hook_resid_pre}.
      * Short names: resid_pre, resid_mid, resid_post, attn_out, mlp_out, q, k, v, z, result, attn_scores (scores),
-     * pattern (attn), pre, post, q_input, k_input, v_input, scale1, normalized1, scale2, normalized2. A name that is
+     * pattern (attn), pre, post, q_input, k_input, v_input, mlp_in, scale1, normalized1, scale2, normalized2. A name that is
      * already a full point name is returned as it is.
      */
     public static String act(String shortName, int layer) {
@@ -73,6 +78,11 @@ public final class HookNames {
 
     public static String residPost(int layer) {
         return block(layer, "hook_resid_post");
+    }
+
+    /** {@code blocks.L.hook_mlp_in} (optional): the residual stream entering the MLP's LayerNorm. */
+    public static String mlpIn(int layer) {
+        return block(layer, "hook_mlp_in");
     }
 
     public static String attnOut(int layer) {

@@ -19,8 +19,9 @@ import java.util.regex.Pattern;
  * fails loudly instead of silently hooking nothing.
  *
  * <p>Optional points (the per-head {@code attn.hook_result} and the per-head {@code hook_q_input},
- * {@code hook_k_input}, {@code hook_v_input}, which cost a [batch, pos, head, d_model] tensor each) are computed only
- * when a hook or an explicit cache filter selects them; {@link Builder#cacheAll()} does not.
+ * {@code hook_k_input}, {@code hook_v_input}, which cost a [batch, pos, head, d_model] tensor each, and
+ * {@code hook_mlp_in}, a copy of {@code hook_resid_mid}) are computed only when a hook or an explicit cache filter
+ * selects them; {@link Builder#cacheAll()} does not.
  */
 public final class Hooks {
     private static final Hooks NONE = new Builder().build();

@@ -136,6 +136,35 @@ class HookSemanticsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "neo"})
+    void mlpInIsResidMidAndAHookOnItReachesTheMlpAlone(String kind) {
+        Gpt2Model m = model(kind);
+        TokenBatch batch = TokenBatch.of(TOKENS);
+        ActivationCache plain = m.run(batch, Hooks.cacheAll()).cache();
+        assertTrue(!plain.has(HookNames.mlpIn(0)), "optional: cacheAll skips it");
+        Gpt2Model.Output cached = m.run(batch, Hooks.builder().cache(n -> n.endsWith("hook_mlp_in")
+                || n.endsWith("hook_resid_mid")).build());
+        assertClose(m.forward(batch), cached.logits(), 0, "computing hook_mlp_in changes no logit");
+        for (int l = 0; l < m.config().nLayers(); l++) {
+            assertClose(cached.cache().get("resid_mid", l), cached.cache().get("mlp_in", l), 0, "mlp_in, layer " + l);
+        }
+
+        // Replace layer 0's MLP input: resid_mid stays, resid_post = resid_mid + MLP(new input), in double precision.
+        Tensor mid = cached.cache().get("resid_mid", 0);
+        Tensor replacement = mid.add(Tensor.randn(new Rng(36), mid.shape()));
+        Gpt2Model.Output hooked = m.run(batch, Hooks.builder().cacheAll()
+                .forward(HookNames.mlpIn(0), (x, n) -> replacement).build());
+        assertClose(mid, hooked.cache().get("resid_mid", 0), 0, "resid_mid is upstream of the hook");
+        assertClose(plain.get("z", 0), hooked.cache().get("z", 0), 0, "attention is untouched");
+        RefGpt2 ref = new RefGpt2(m);
+        double[][] post = RefGpt2.add(RefGpt2.rows(mid, 0), ref.mlp(0, RefGpt2.rows(replacement, 0)));
+        assertClose(RefGpt2.flat(post), hooked.cache().get("resid_post", 0), 1e-4, "resid_post = mid + MLP(input)");
+        assertClose(RefGpt2.flat(ref.continueFrom(1, post)), hooked.logits(), 1e-4, "logits");
+        float change = hooked.logits().sub(m.forward(batch)).abs().reshape(-1).max(0, false).item();
+        assertTrue(change > 1e-2, "the replacement matters: " + change);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2", "neo"})
     void patternRowsSumToOneAndAreCausal(String kind) {
         Gpt2Model m = model(kind);
         ActivationCache cache = m.run(TokenBatch.of(TOKENS, TestModels.tokens(new Rng(34), 10)), Hooks.cacheAll())

@@ -79,7 +79,14 @@ final class RefGpt2 {
         addRow(attnOut, d(b.bO()));
         double[][] mid = add(resid, attnOut);
         if (c.attnOnly()) return mid;
-        double[][] pre = matmul(layerNorm(mid, b.ln2W(), b.ln2B()), d(b.wIn()), c.dMlp());
+        return add(mid, mlp(l, mid));
+    }
+
+    /** Block {@code l}'s MLP (ln2, W_in, GELU-tanh, W_out, biases) of its input [pos][d_model] → [pos][d_model]. */
+    double[][] mlp(int l, double[][] in) {
+        Gpt2Weights.Block b = w.blocks().get(l);
+        int m = c.dModel();
+        double[][] pre = matmul(layerNorm(in, b.ln2W(), b.ln2B()), d(b.wIn()), c.dMlp());
         addRow(pre, d(b.bIn()));
         for (double[] row : pre) {
             for (int j = 0; j < row.length; j++) {
@@ -89,7 +96,7 @@ final class RefGpt2 {
         }
         double[][] out = matmul(pre, d(b.wOut()), m);
         addRow(out, d(b.bOut()));
-        return add(mid, out);
+        return out;
     }
 
     private double[][] layerNorm(double[][] x, Tensor weight, Tensor bias) {
@@ -125,7 +132,7 @@ final class RefGpt2 {
         for (double[] r : x) for (int j = 0; j < r.length; j++) r[j] += row[j];
     }
 
-    private static double[][] add(double[][] a, double[][] b) {
+    static double[][] add(double[][] a, double[][] b) {
         double[][] y = new double[a.length][];
         for (int i = 0; i < a.length; i++) {
             y[i] = new double[a[i].length];

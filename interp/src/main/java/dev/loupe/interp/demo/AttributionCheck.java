@@ -1,0 +1,223 @@
+package dev.loupe.interp.demo;
+
+import dev.loupe.interp.patching.ActivationPatching;
+import dev.loupe.interp.patching.AttributionPatching;
+import dev.loupe.interp.patching.EdgeAttribution;
+import dev.loupe.interp.patching.IncrementalPatching;
+import dev.loupe.interp.patching.Metric;
+import dev.loupe.interp.patching.Metrics;
+import dev.loupe.interp.patching.PathPatching;
+import dev.loupe.tensor.Autograd;
+import dev.loupe.tensor.Rng;
+import dev.loupe.tensor.Tensor;
+import dev.loupe.transformer.TokenBatch;
+import dev.loupe.transformer.gpt2.Gpt2Model;
+import dev.loupe.transformer.hooks.ActivationCache;
+import dev.loupe.transformer.hooks.Hooks;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * How well attribution patching (first order, two forward passes and one backward pass) predicts activation patching
+ * (one forward pass per patch) on a trained model: Pearson correlations over head outputs ([layer, head]), the
+ * residual stream ([layer, pos] of {@code hook_resid_pre}), and, for edge attribution, over every sender → receiver
+ * edge against {@link PathPatching#edge}. The figures in {@code docs/attribution-patching.md} come from {@link #main}:
+ *
+ * <pre>./loupe build &amp;&amp; java --add-modules jdk.incubator.vector -cp "cli/target/loupe-cli.jar:cli/target/lib/*" \
+ *     dev.loupe.interp.demo.AttributionCheck [--quick] [--prompts N]</pre>
+ */
+public final class AttributionCheck {
+    private AttributionCheck() {
+    }
+
+    /**
+     * The correlations of one clean/corrupted pair of batches.
+     *
+     * @param cleanMetric     the metric of the clean run
+     * @param corruptedMetric the metric of the corrupted run
+     * @param headOutputs     Pearson r of attribution vs activation patching of each head's output (denoising)
+     * @param residPre        the same for {@code hook_resid_pre} at each (layer, position)
+     * @param edges           Pearson r of edge attribution (noising) vs {@link PathPatching#edge} over every edge
+     *                        whose sender is upstream of its receiver; NaN when not computed
+     * @param edgeCount       the number of those edges
+     */
+    public record Result(float cleanMetric, float corruptedMetric, double headOutputs, double residPre, double edges,
+                         int edgeCount, Tensor headPatching, Tensor headAttribution, Tensor residPatching,
+                         Tensor residAttribution) {
+    }
+
+    /** Runs the check on the IOI demo model ({@code --quick}: the quick-trained one) and prints the figures. */
+    public static void main(String[] args) throws IOException {
+        boolean quick = false, heldOut = false;
+        int prompts = 16;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--quick" -> quick = true;
+                case "--held-out" -> heldOut = true;
+                case "--prompts" -> prompts = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument '" + args[i]
+                        + "' (expected --quick, --held-out, --prompts N)");
+            }
+        }
+        DemoModels.Built[] built = new DemoModels.Built[1];
+        DemoModels.IoiModel m = DemoModels.ioi(quick, (step, loss, lr) -> {
+            if (step % 100 == 0) System.err.printf(Locale.ROOT, "training step %d loss %.3f%n", step, loss);
+        }, built);
+        System.out.printf(Locale.ROOT, "model: IOI demo (%s, %d steps, %s)%n", quick ? "quick" : "full",
+                built[0].steps(), built[0].folder());
+        Result r = ioi(m, prompts, heldOut, 11);
+        System.out.printf(Locale.ROOT, "prompts: %d (%s template and names, S2-swap corruption), logit diff clean "
+                + "%.3f, corrupted %.3f%n", prompts, heldOut ? "held-out" : "training", r.cleanMetric(),
+                r.corruptedMetric());
+        System.out.printf(Locale.ROOT, "pearson head outputs [layer, head]: %.4f%n", r.headOutputs());
+        System.out.printf(Locale.ROOT, "pearson resid_pre [layer, pos]: %.4f%n", r.residPre());
+        System.out.printf(Locale.ROOT, "pearson edges (edge attribution vs edge patching, %d edges): %.4f%n",
+                r.edgeCount(), r.edges());
+        print("head outputs, activation patching − corrupted [layer][head]", r.headPatching());
+        print("head outputs, attribution patching [layer][head]", r.headAttribution());
+        print("resid_pre, activation patching − corrupted [layer][pos]", r.residPatching());
+        print("resid_pre, attribution patching [layer][pos]", r.residAttribution());
+    }
+
+    private static void print(String title, Tensor t) {
+        System.out.println(title + ":");
+        for (int i = 0; i < t.size(0); i++) {
+            StringBuilder sb = new StringBuilder(" ");
+            for (int j = 0; j < t.size(1); j++) sb.append(String.format(Locale.ROOT, " %7.3f", t.get(i, j)));
+            System.out.println(sb);
+        }
+    }
+
+    /**
+     * The check on {@code n} IOI prompts (seeded) of the first training template with training names, or with
+     * {@code heldOut} the first held-out template with held-out names; clean against the S2 swap (the second S
+     * replaced by IO, which turns the answer around), metric logit(IO) − logit(S).
+     */
+    public static Result ioi(DemoModels.IoiModel m, int n, boolean heldOut, long seed) {
+        if (n < 1) throw new IllegalArgumentException("need at least one prompt, got " + n);
+        List<int[]> clean = new ArrayList<>(), corrupt = new ArrayList<>();
+        int[] io = new int[n], s = new int[n];
+        Rng rng = new Rng(seed);
+        String template = (heldOut ? IoiCorpus.HELD_OUT_TEMPLATES : IoiCorpus.TRAIN_TEMPLATES).get(0);
+        int split = IoiCorpus.NAMES.size() - IoiCorpus.HELD_OUT_NAMES;
+        List<String> names = heldOut ? IoiCorpus.NAMES.subList(split, IoiCorpus.NAMES.size())
+                : IoiCorpus.NAMES.subList(0, split);
+        for (int i = 0; i < n; i++) {
+            IoiCorpus.Prompt p = IoiCorpus.prompt(rng, template, names);
+            int cut = p.text().lastIndexOf(p.s());
+            clean.add(m.encode(p.text()));
+            corrupt.add(m.encode(p.text().substring(0, cut) + p.io() + p.text().substring(cut + p.s().length())));
+            io[i] = m.encode(p.io())[1];
+            s[i] = m.encode(p.s())[1];
+        }
+        return compare(m.model(), TokenBatch.of(clean.toArray(int[][]::new)),
+                TokenBatch.of(corrupt.toArray(int[][]::new)), Metrics.logitDiff(io, s), true);
+    }
+
+    /**
+     * Attribution against activation patching for one pair of batches.
+     *
+     * @param clean   tokens [batch, pos]
+     * @param corrupt tokens of the same shape
+     * @param edges   also compare edge attribution with edge patching (one pass per edge)
+     */
+    public static Result compare(Gpt2Model model, TokenBatch clean, TokenBatch corrupt, Metric metric, boolean edges) {
+        int layers = model.config().nLayers();
+        ActivationCache cleanCache;
+        try (var off = Autograd.noGrad()) {
+            cleanCache = model.run(clean, Hooks.cacheAll()).cache();
+        }
+        float base = ActivationPatching.baseline(model, corrupt, metric);
+        Tensor headPatch = IncrementalPatching.heads(model, corrupt, cleanCache, ActivationPatching.HeadPoint.OUTPUT,
+                metric).sub(base);
+        Tensor residPatch = IncrementalPatching.streamByPosition(model, corrupt, cleanCache,
+                ActivationPatching.Stream.RESID_PRE, metric).sub(base);
+        AttributionPatching.Result attr = AttributionPatching.run(model, corrupt, clean, metric,
+                n -> n.endsWith("attn.hook_z") || n.endsWith("hook_resid_pre"), AttributionPatching.Options.none());
+        Tensor headAttr = AttributionPatching.heads(attr, layers, ActivationPatching.HeadPoint.OUTPUT, false);
+        Tensor residAttr = AttributionPatching.stream(attr, layers, ActivationPatching.Stream.RESID_PRE);
+        double heads = pearson(headPatch, headAttr), resid = pearson(residPatch, residAttr);
+        double edgeR = Double.NaN;
+        int count = 0;
+        if (edges) {
+            EdgeAttribution ea = EdgeAttribution.run(model, clean, corrupt, metric, AttributionPatching.Options.none());
+            float cleanMetric = attr.sourceMetric();
+            List<Float> est = new ArrayList<>(), actual = new ArrayList<>();
+            for (int i = 0; i < ea.senders().size(); i++) {
+                for (int j = 0; j < ea.receivers().size(); j++) {
+                    if (!upstream(ea.senders().get(i), ea.receivers().get(j))) continue;
+                    est.add(ea.scores().get(i, j));
+                    actual.add(PathPatching.edge(model, clean, corrupt, sender(ea.senders().get(i)),
+                            receiver(ea.receivers().get(j)), metric) - cleanMetric);
+                }
+            }
+            count = est.size();
+            edgeR = pearson(tensor(actual), tensor(est));
+        }
+        return new Result(attr.sourceMetric(), attr.targetMetric(), heads, resid, edgeR, count, headPatch, headAttr,
+                residPatch, residAttr);
+    }
+
+    /**
+     * Pearson's r of two tensors of one shape, in double precision.
+     *
+     * @throws IllegalArgumentException for shapes that differ or a constant input
+     */
+    public static double pearson(Tensor a, Tensor b) {
+        if (!java.util.Arrays.equals(a.shape(), b.shape())) {
+            throw new IllegalArgumentException("shapes " + java.util.Arrays.toString(a.shape()) + " and "
+                    + java.util.Arrays.toString(b.shape()) + " differ");
+        }
+        float[] x = a.contiguous().toFloatArray(), y = b.contiguous().toFloatArray();
+        double mx = 0, my = 0;
+        for (int i = 0; i < x.length; i++) {
+            mx += x[i] / (double) x.length;
+            my += y[i] / (double) y.length;
+        }
+        double sxy = 0, sxx = 0, syy = 0;
+        for (int i = 0; i < x.length; i++) {
+            sxy += (x[i] - mx) * (y[i] - my);
+            sxx += (x[i] - mx) * (x[i] - mx);
+            syy += (y[i] - my) * (y[i] - my);
+        }
+        if (sxx == 0 || syy == 0) throw new IllegalArgumentException("a constant input has no correlation");
+        return sxy / Math.sqrt(sxx * syy);
+    }
+
+    private static Tensor tensor(List<Float> v) {
+        float[] f = new float[v.size()];
+        for (int i = 0; i < f.length; i++) f[i] = v.get(i);
+        return Tensor.of(f, f.length);
+    }
+
+    // EdgeAttribution's names: embed, LxHy, MLPx (senders); LxHy.q|k|v, MLPx, resid_final (receivers).
+
+    private static boolean upstream(String sender, String receiver) {
+        return stage(sender) < stage(receiver);
+    }
+
+    /** embed 0, layer L's heads 2L + 1, its MLP 2L + 2, the final residual after everything. */
+    private static int stage(String name) {
+        if (name.equals("embed")) return 0;
+        if (name.equals("resid_final")) return Integer.MAX_VALUE;
+        if (name.startsWith("MLP")) return 2 * Integer.parseInt(name.substring(3)) + 2;
+        return 2 * Integer.parseInt(name.substring(1, name.indexOf('H'))) + 1;
+    }
+
+    private static PathPatching.Sender sender(String name) {
+        if (name.equals("embed")) return new PathPatching.Sender.Embed();
+        if (name.startsWith("MLP")) return new PathPatching.Sender.Mlp(Integer.parseInt(name.substring(3)));
+        int h = name.indexOf('H');
+        return new PathPatching.Sender.Head(Integer.parseInt(name.substring(1, h)), Integer.parseInt(name.substring(h + 1)));
+    }
+
+    private static PathPatching.Receiver receiver(String name) {
+        if (name.equals("resid_final")) return new PathPatching.Receiver.FinalResidual();
+        if (name.startsWith("MLP")) return new PathPatching.Receiver.MlpInput(Integer.parseInt(name.substring(3)));
+        int h = name.indexOf('H'), dot = name.indexOf('.');
+        return new PathPatching.Receiver.HeadInput(Integer.parseInt(name.substring(1, h)),
+                Integer.parseInt(name.substring(h + 1, dot)), name.charAt(dot + 1));
+    }
+}
