@@ -13,6 +13,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -86,7 +88,7 @@ record BenchSetup(Path root, Path anchors, String python, boolean withAnchors, P
         return null;
     }
 
-    private final static Map<String, Boolean> IMPORTS = new HashMap<>();
+    private static final Map<String, Boolean> IMPORTS = new HashMap<>();
 
     private boolean imports(String module) {
         synchronized (IMPORTS) {
@@ -141,17 +143,27 @@ record BenchSetup(Path root, Path anchors, String python, boolean withAnchors, P
         } catch (IOException e) {
             return new Output(127, List.of(), List.of("cannot start " + command.get(0) + ": " + e.getMessage()));
         }
-        // Read on this thread: the process ends only after its output is drained.
-        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        // Drained on another thread so that a process that hangs with its output open still meets the timeout.
+        CompletableFuture<String> output = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                return "";
+            }
+        }, Thread::startVirtualThread);
+        String text;
         try {
             if (!p.waitFor(timeoutS, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 return new Output(124, List.of(), List.of("timed out after " + timeoutS + " s"));
             }
+            text = output.get();
         } catch (InterruptedException e) {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while waiting for " + command.get(0), e);
+        } catch (ExecutionException e) {
+            throw new IOException("reading the output of " + command.get(0), e);
         }
         List<Map<String, Object>> json = new ArrayList<>();
         List<String> other = new ArrayList<>();

@@ -245,6 +245,42 @@ class BenchHarnessTest {
         assertTrue(doc.contains("| `gemm` | 16,16,16 |") && doc.contains("anchor missing: no "), doc);
     }
 
+    /**
+     * A stand-in for the Python that runs the anchors: answers the import probe ({@code -c ...}) with success and
+     * otherwise prints {@code body}'s output, so the anchor path runs without Python.
+     */
+    private Path fakePython(String body) throws Exception {
+        Path exe = tmp.resolve("python-" + Integer.toHexString(body.hashCode()));
+        Files.writeString(exe, "#!/bin/sh\n[ \"$1\" = \"-c\" ] && exit 0\n" + body + "\n");
+        assertTrue(exe.toFile().setExecutable(true));
+        return exe;
+    }
+
+    @Test
+    void gemmBesideAStandInAnchorMatchesShapesAndFormsTheRatio() throws Exception {
+        Path anchors = Files.createDirectory(tmp.resolve("fake-anchors"));
+        Files.writeString(anchors.resolve("gemm_openblas.py"), "# stands in for the real script\n");
+        Path python = fakePython("echo 'numpy: some warning'\n"
+                + "echo '{\"m\": 24, \"k\": 8, \"n\": 16, \"ms\": 0.5, \"gflops\": 99.0}'\n"
+                + "echo '{\"m\": 16, \"k\": 8, \"n\": 24, \"ms\": 0.01, \"gflops\": 0.5}'");
+        List<Map<String, Object>> lines = BenchSetup.jsonLines(CliRun.of("bench", "gemm", "--shapes", "16,8,24",
+                "--reps", "1", "--anchors", anchors.toString(), "--python", python.toString()).ok());
+        assertEquals(List.of("loupe", "openblas", "openblas"), lines.subList(0, 3).stream()
+                .map(l -> l.get("engine")).toList());
+        Map<String, Object> row = lines.get(3);
+        double loupe = ((Number) lines.get(0).get("gflops")).doubleValue();
+        assertEquals(0.5, row.get("anchor_value"));
+        assertEquals("OpenBLAS", row.get("anchor"));
+        assertEquals(Math.round(loupe / 0.5 * 1000) / 1000.0, ((Number) row.get("ratio")).doubleValue(), 1e-9);
+        assertEquals(loupe / 0.5 >= 0.9 ? "met" : "not met", row.get("status"));
+
+        Path failing = fakePython("echo 'Traceback: boom' >&2\nexit 3");
+        Map<String, Object> failed = BenchSetup.jsonLines(CliRun.of("bench", "gemm", "--shapes", "16,8,24", "--reps",
+                "1", "--anchors", anchors.toString(), "--python", failing.toString()).ok()).get(1);
+        assertEquals("anchor missing", failed.get("status"));
+        assertEquals("anchor failed: exit 3: Traceback: boom", failed.get("note"));
+    }
+
     @Test
     void gpt2AndPatchSweepOnATinyModelWithoutAnchors() throws Exception {
         Gpt2Config config = Gpt2Config.gpt2(2, 16, 2, 64, 32);
