@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * {@code loupe bench gpt2|gpt2-step [--model DIR] [--batch B --seq T] [--reps R] [--warmup W]
@@ -49,8 +50,8 @@ final class Gpt2Bench {
     static List<BenchResult> run(BenchSetup setup, String name, List<String> args) throws IOException {
         boolean step = name.equals(STEP);
         Args a = Args.parse("bench " + name, args,
-                java.util.Set.of("--model", "--batch", "--seq", "--reps", "--warmup", "--placement", "--mode"),
-                java.util.Set.of());
+                Set.of("--model", "--batch", "--seq", "--reps", "--warmup", "--placement", "--mode"),
+                Set.of());
         if (a.has("--mode")) {
             throw new IllegalArgumentException("--mode is gone: the forward is 'loupe bench gpt2', the training step "
                     + "'loupe bench gpt2-step'");
