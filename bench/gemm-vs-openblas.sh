@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Loupe's SGEMM against the NumPy/OpenBLAS anchor on the same machine, one table row per shape.
+# Loupe's SGEMM against the NumPy/OpenBLAS anchor on the same machine, one table row per shape, best of several rounds
+# (`./loupe bench gemm` does one round and writes BENCHMARKS.md's generated table).
 #   bench/gemm-vs-openblas.sh [--rounds R] [--shapes M,K,N ...]     (defaults: 3 rounds, the anchor's four shapes)
 # Each round runs `loupe bench gemm` and the anchor back to back; the table keeps each side's best round, so a burst
 # of load from other processes hurts neither side more than the other. Still read the ratio, not the GFLOP/s.
@@ -23,10 +24,10 @@ ours=$(mktemp) theirs=$(mktemp)
 trap 'rm -f "$ours" "$theirs"' EXIT
 for _ in $(seq "$rounds"); do
   if [ ${#shapes[@]} -gt 0 ]; then
-    "$ROOT/loupe" bench gemm --shapes "${shapes[@]}" >>"$ours"
+    "$ROOT/loupe" bench gemm --no-anchor --shapes "${shapes[@]}" >>"$ours"
     python3 "$ANCHOR" "${shapes[@]}" >>"$theirs"
   else
-    "$ROOT/loupe" bench gemm >>"$ours"
+    "$ROOT/loupe" bench gemm --no-anchor >>"$ours"
     python3 "$ANCHOR" >>"$theirs"
   fi
 done

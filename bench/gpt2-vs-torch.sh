@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Loupe's GPT-2 forward and training step beside PyTorch's (../shared/anchors/torch_gpt2.py) on the same machine.
+# Loupe's GPT-2 forward and training step beside PyTorch's (../shared/anchors/torch_gpt2.py) on the same machine, best
+# of several rounds (`./loupe bench gpt2` and `gpt2-step` do one round and write BENCHMARKS.md's generated table).
 #   bench/gpt2-vs-torch.sh [--reps R] [--rounds N]      (defaults: 5 timed runs per measurement, 2 rounds)
 # Makes a random GPT-2-small folder once (bench-out/gpt2-small, cached), then for each case runs `loupe bench gpt2`
 # (2 threads) and the anchor (ANCHOR_THREADS=2) back to back; each round repeats all cases and the table keeps each
@@ -33,7 +34,8 @@ trap 'rm -f "$ours" "$theirs"' EXIT
 for _ in $(seq "$rounds"); do
   for c in "${cases[@]}"; do
     read -r mode b t <<<"$c"
-    "$ROOT/loupe" bench gpt2 --model "$MODEL" --mode "$mode" --batch "$b" --seq "$t" --reps "$reps" --threads 2 \
+    bench=gpt2; [ "$mode" = step ] && bench=gpt2-step
+    "$ROOT/loupe" bench "$bench" --no-anchor --model "$MODEL" --batch "$b" --seq "$t" --reps "$reps" --threads 2 \
       2>/dev/null >>"$ours"
     ANCHOR_THREADS=2 "$PY" "$ANCHOR" bench --model "$MODEL" --mode "$mode" --batch "$b" --seq "$t" --reps "$reps" \
       >>"$theirs"

@@ -35,7 +35,7 @@ fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-"$ROOT/loupe" bench patch-sweep --model "$MODEL" --seq "$seq" --differ-at "$differ" --reps "$reps" --threads 2 \
+"$ROOT/loupe" bench patch-sweep --no-anchor --model "$MODEL" --seq "$seq" --differ-at "$differ" --reps "$reps" --threads 2 \
   2>/dev/null | tee -a "$out"
 for threads in 2 1; do
   LOUPE_GPT2_ANCHOR="$ANCHOR" ANCHOR_THREADS=$threads "$PY" "$HERE/patch_sweep_torch.py" --model "$MODEL" \
