@@ -120,6 +120,9 @@ public final class Autograd {
         } else if (!java.util.Arrays.equals(gradOutput.shape(), output.shape())) {
             throw new IllegalArgumentException("backward: gradient of shape " + Shapes.format(gradOutput.shape())
                     + " for an output of shape " + Shapes.format(output.shape()));
+        } else if (!gradOutput.device().equals(output.device())) {
+            throw new IllegalArgumentException("backward: gradient on " + gradOutput.device() + " for an output on "
+                    + output.device());
         } else {
             gradOutput = gradOutput.detach(); // the caller's tensor may carry a graph of its own; this pass ignores it
         }
@@ -170,10 +173,15 @@ public final class Autograd {
         }
     }
 
+    /** A gradient must match its tensor's shape and device (a hook returning a host tensor is caught here). */
     private static void checkSameShape(String what, Tensor expected, Tensor got) {
         if (!java.util.Arrays.equals(expected.shape(), got.shape())) {
             throw new IllegalStateException(what + ": gradient of shape " + Shapes.format(got.shape())
                     + " for a tensor of shape " + Shapes.format(expected.shape()));
+        }
+        if (!expected.device().equals(got.device())) {
+            throw new IllegalStateException(what + ": gradient on " + got.device() + " for a tensor on "
+                    + expected.device());
         }
     }
 

@@ -72,7 +72,7 @@ final class Elementwise {
             case MUL -> new Tensor[] {g.mul(b), g.mul(a)};
             case DIV -> new Tensor[] {g.div(b), b.requiresGrad() ? g.mul(y).div(b).neg() : null};
             case POW -> new Tensor[] {
-                g.mul(b).mul(a.pow(b.sub(Tensor.scalar(1f)))),
+                g.mul(b).mul(a.pow(b.sub(1f))),
                 b.requiresGrad() ? g.mul(y).mul(a.log()) : null};
             case MAX, MIN -> {
                 // The larger (smaller) operand takes the gradient; ties split it evenly, as PyTorch does.
@@ -96,7 +96,7 @@ final class Elementwise {
         int[] as = a.shape(), bs = b.shape();
         Tensor c = cond.detach();
         return Autograd.record(out, "where", g -> {
-            Tensor zero = Tensor.scalar(0f);
+            Tensor zero = Tensor.scalar(0f, g.device());
             return new Tensor[] {
                 null,
                 a.requiresGrad() ? where(c, g, zero).sumTo(as) : null,

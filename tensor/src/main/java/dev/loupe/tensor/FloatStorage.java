@@ -50,4 +50,9 @@ public final class FloatStorage implements Storage {
     public void read(long offset, float[] dst, int dstOffset, int len) {
         System.arraycopy(data, Math.toIntExact(offset), dst, dstOffset, len);
     }
+
+    @Override
+    public void write(long offset, float[] src, int srcOffset, int len) {
+        System.arraycopy(src, srcOffset, data, Math.toIntExact(offset), len);
+    }
 }

@@ -118,13 +118,14 @@ final class NN {
         }
         for (int i = 0; i < n; i++) weight[i] = t[i] >= 0 ? 1f / count : 0f; // ignored rows stay 0, not 0 / 0
         Backend be = OpSupport.backend("crossEntropy", logits, targets);
-        Tensor idx = Tensor.wrap(safe, n, 1), w = Tensor.wrap(weight, n, 1);
+        // Made on the host (the checks above read the targets there anyway), then moved to the logits' device.
+        Tensor idx = Tensor.wrap(safe, n, 1).to(be.device()), w = Tensor.wrap(weight, n, 1).to(be.device());
         Tensor lsm, loss;
         try (Autograd.Scope ignored = Autograd.noGrad()) {
             lsm = softmax(logits.detach(), 1, true);
             Tensor picked = OpSupport.alloc(be, new int[] {n, 1});
             be.gather(lsm, 1, idx, picked);
-            loss = count == 0 ? Tensor.scalar(Float.NaN) : picked.mul(w).sum().neg();
+            loss = count == 0 ? Tensor.scalar(Float.NaN, be.device()) : picked.mul(w).sum().neg();
         }
         return Autograd.record(loss, "crossEntropy", g -> {
             // d loss / d lsm is -g * w at each target; through logSoftmax that becomes (softmax - onehot) * g * w.

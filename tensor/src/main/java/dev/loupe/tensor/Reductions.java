@@ -106,7 +106,7 @@ final class Reductions {
         try (Autograd.Scope ignored = Autograd.noGrad()) {
             m = a.max(d, true);
             // Rows of -inf would give nan from (-inf) - (-inf); shift them by 0 instead.
-            m = Tensor.where(m.abs().eq(Float.POSITIVE_INFINITY), Tensor.scalar(0f), m);
+            m = Tensor.where(m.abs().eq(Float.POSITIVE_INFINITY), Tensor.scalar(0f, m.device()), m);
         }
         Tensor out = a.sub(m).exp().sum(d, true).log().add(m);
         return keepdim ? out : out.squeeze(d);
@@ -145,7 +145,7 @@ final class Reductions {
         Tensor out = keepdim ? y : y.squeeze(d);
         return Autograd.record(out.detach(), "norm", g -> {
             Tensor gk = keepdim ? g : g.unsqueeze(d);
-            Tensor safe = Tensor.where(y.eq(0f), Tensor.scalar(1f), y);
+            Tensor safe = Tensor.where(y.eq(0f), Tensor.scalar(1f, y.device()), y);
             return new Tensor[] {a.mul(gk.div(safe))};
         }, a);
     }

@@ -28,4 +28,15 @@ public interface Storage {
      * float32. Throws {@link IndexOutOfBoundsException} when the range is outside the storage.
      */
     void read(long offset, float[] dst, int dstOffset, int len);
+
+    /**
+     * Copies {@code src[srcOffset .. srcOffset + len)} to elements {@code offset ..}, narrowed to the storage's dtype:
+     * how {@link Tensor#to} fills a storage on another device. The default goes through {@link #set} one element at a
+     * time; storages with a bulk path override it. Throws {@link IndexOutOfBoundsException} when a range is outside.
+     */
+    default void write(long offset, float[] src, int srcOffset, int len) {
+        java.util.Objects.checkFromIndexSize(offset, len, size());
+        java.util.Objects.checkFromIndexSize(srcOffset, len, src.length);
+        for (int i = 0; i < len; i++) set(offset + i, src[srcOffset + i]);
+    }
 }

@@ -68,21 +68,49 @@ public final class Tensor {
         return new Tensor(new FloatStorage(Shapes.numel(shape)), shape.clone(), Shapes.contiguousStrides(shape), 0);
     }
 
-    /** A contiguous tensor filled with ones. */
+    /** A contiguous tensor of the given shape on {@code device}, zero-filled. */
+    public static Tensor zeros(Device device, int... shape) {
+        if (device.equals(Device.CPU)) return zeros(shape);
+        Backend be = Backends.of(device);
+        return new Tensor(be.allocate(Shapes.numel(shape)), shape.clone(), Shapes.contiguousStrides(shape), 0);
+    }
+
+    /** A contiguous tensor on the CPU filled with ones. */
     public static Tensor ones(int... shape) {
         return full(1f, shape);
     }
 
-    /** A contiguous tensor filled with {@code value}. */
+    /** A contiguous tensor on {@code device} filled with ones. */
+    public static Tensor ones(Device device, int... shape) {
+        return full(1f, device, shape);
+    }
+
+    /** A contiguous tensor on the CPU filled with {@code value}. */
     public static Tensor full(float value, int... shape) {
         Tensor t = zeros(shape);
         if (value != 0f) Arrays.fill(((FloatStorage) t.storage).array(), value);
         return t;
     }
 
-    /** A 0-dimensional tensor (shape []) holding {@code value}. */
+    /** A contiguous tensor on {@code device} filled with {@code value}. */
+    public static Tensor full(float value, Device device, int... shape) {
+        if (device.equals(Device.CPU)) return full(value, shape);
+        Tensor t = zeros(device, shape);
+        if (value != 0f) t.backend().fill(t, value);
+        return t;
+    }
+
+    /** A 0-dimensional tensor (shape []) on the CPU holding {@code value}. */
     public static Tensor scalar(float value) {
         return full(value, new int[0]);
+    }
+
+    /**
+     * A 0-dimensional tensor (shape []) on {@code device} holding {@code value}: how an op makes the constants it
+     * combines with a tensor, since every operand of an op must be on that tensor's device.
+     */
+    public static Tensor scalar(float value, Device device) {
+        return full(value, device, new int[0]);
     }
 
     /** {@code [0, 1, ..., end - 1]}, shape [end]. */
@@ -200,6 +228,25 @@ public final class Tensor {
     /** The device of the storage. */
     public Device device() {
         return storage.device();
+    }
+
+    /**
+     * A copy of this tensor on {@code device} (contiguous, same shape), or this tensor itself when it is already
+     * there. Differentiable: the gradient of the copy is moved back to this tensor's device. Goes through the host
+     * ({@link Storage#read}, then {@link Storage#write} into storage the target's {@link Backend} allocates), so it is
+     * a synchronous transfer, meant for inputs, weights and results rather than for inner loops.
+     *
+     * @throws IllegalStateException if no backend serves {@code device}
+     */
+    public Tensor to(Device device) {
+        Device from = device();
+        if (device.equals(from)) return this;
+        Backend target = Backends.of(device);
+        float[] data = detach().toFloatArray();
+        Storage s = target.allocate(data.length);
+        s.write(0, data, 0, data.length);
+        Tensor out = new Tensor(s, shape.clone(), Shapes.contiguousStrides(shape), 0);
+        return Autograd.record(out, "to", g -> new Tensor[] {g.to(from)}, this);
     }
 
     /** The backend that computes on this tensor's device. */
@@ -349,11 +396,15 @@ public final class Tensor {
     // ---------------------------------------------------------------- in-place writes (never recorded)
 
     /**
-     * Writes {@code src} (broadcast to this shape) into this tensor's elements; for optimizers and caches. Refused
+     * Writes {@code src} (broadcast to this shape, on this tensor's device) into this tensor's elements; for
+     * optimizers and caches. Refused
      * on a tensor that is part of a recorded graph, or on a leaf requiring a gradient while recording is on.
      */
     public Tensor copyFrom(Tensor src) {
         checkWritable("copyFrom");
+        if (!src.device().equals(device())) {
+            throw new IllegalArgumentException(OpSupport.mismatch(device(), src.device(), "copyFrom"));
+        }
         backend().copy(src.expand(shape), this);
         return this;
     }
@@ -509,17 +560,17 @@ public final class Tensor {
     /** 1 where this &gt;= other, else 0 (not differentiable); shape: the broadcast of both shapes. */
     public Tensor ge(Tensor other) { return Elementwise.binary(BinaryOp.GE, this, other); }
     /** 1 where equal to s, else 0; same shape. */
-    public Tensor eq(float s) { return eq(scalar(s)); }
+    public Tensor eq(float s) { return eq(scalar(s, device())); }
     /** 1 where not equal to s, else 0; same shape. */
-    public Tensor ne(float s) { return ne(scalar(s)); }
+    public Tensor ne(float s) { return ne(scalar(s, device())); }
     /** 1 where this &lt; s, else 0; same shape. */
-    public Tensor lt(float s) { return lt(scalar(s)); }
+    public Tensor lt(float s) { return lt(scalar(s, device())); }
     /** 1 where this &lt;= s, else 0; same shape. */
-    public Tensor le(float s) { return le(scalar(s)); }
+    public Tensor le(float s) { return le(scalar(s, device())); }
     /** 1 where this &gt; s, else 0; same shape. */
-    public Tensor gt(float s) { return gt(scalar(s)); }
+    public Tensor gt(float s) { return gt(scalar(s, device())); }
     /** 1 where this &gt;= s, else 0; same shape. */
-    public Tensor ge(float s) { return ge(scalar(s)); }
+    public Tensor ge(float s) { return ge(scalar(s, device())); }
 
     /** {@code cond != 0 ? a : b}, all three broadcast together; differentiable in {@code a} and {@code b}. */
     public static Tensor where(Tensor cond, Tensor a, Tensor b) {
@@ -528,7 +579,7 @@ public final class Tensor {
 
     /** {@code value} where {@code mask} (broadcast to this shape) is non-zero, else this tensor's element. */
     public Tensor maskedFill(Tensor mask, float value) {
-        return Elementwise.where(mask, scalar(value), this);
+        return Elementwise.where(mask, scalar(value, device()), this);
     }
 
     // ---------------------------------------------------------------- reductions

@@ -16,6 +16,7 @@ final class BertForward {
     private final BertInput in;
     private final HookRun run;
     private final int b, p;
+    private final Tensor ids, typeIds, mask; // the input's, on the weights' device
 
     BertForward(BertModel model, BertInput input, HookRun run) {
         this.c = model.config();
@@ -25,6 +26,10 @@ final class BertForward {
         this.b = input.batch();
         this.p = input.length();
         validate();
+        // The input is host data; each tensor goes to the weights' device once per call.
+        this.ids = input.ids().to(w.device());
+        this.typeIds = input.typeIds().to(w.device());
+        this.mask = input.mask().to(w.device());
     }
 
     private void validate() {
@@ -47,17 +52,16 @@ final class BertForward {
 
     /** Last hidden state [b, p, m]. */
     Tensor encode() {
-        Tensor word = run.point(BertModel.EMBED, Tensor.embedding(w.wordEmb(), in.ids()));
+        Tensor word = run.point(BertModel.EMBED, Tensor.embedding(w.wordEmb(), ids));
         // Positions 0..p-1 in every row: rows of the table, broadcast over the batch (validate() bounds p).
         Tensor pos = run.point(BertModel.POS_EMBED, w.posEmb().narrow(0, 0, p).unsqueeze(0).expand(b, p, c.dModel()));
-        Tensor type = run.point(BertModel.TOKEN_TYPE_EMBED, Tensor.embedding(w.typeEmb(), in.typeIds()));
+        Tensor type = run.point(BertModel.TOKEN_TYPE_EMBED, Tensor.embedding(w.typeEmb(), typeIds));
         Tensor resid = norm("embed.ln", word.add(pos).add(type), w.embLnW(), w.embLnB());
         resid = run.point(BertModel.FULL_EMBED, resid);
         // Padding keys get -inf; padding queries still see every real key, so their rows stay finite.
         Tensor keyMask = null; // [b, 1, 1, p]
         if (in.padded()) {
-            keyMask = Tensor.where(in.mask().eq(0f), Tensor.scalar(Float.NEGATIVE_INFINITY), Tensor.scalar(0f))
-                    .view(b, 1, 1, p);
+            keyMask = Tensor.zeros(w.device(), b, p).maskedFill(mask.eq(0f), Float.NEGATIVE_INFINITY).view(b, 1, 1, p);
         }
         for (int l = 0; l < c.nLayers(); l++) resid = block(l, resid, keyMask);
         return resid;
@@ -111,7 +115,7 @@ final class BertForward {
 
     /** The sentence embedding [b, m]: pooled ({@code hook_pooled}), then normalised when the pooling says so. */
     Tensor sentenceEmbedding(Tensor hidden, Pooling pooling) {
-        Tensor pooled = run.point(BertModel.POOLED, pooling.pool(hidden, in.mask()));
+        Tensor pooled = run.point(BertModel.POOLED, pooling.pool(hidden, mask));
         if (!pooling.normalize()) return pooled;
         return run.point(BertModel.NORMALIZED_EMBEDDING, Pooling.l2Normalize(pooled));
     }

@@ -196,6 +196,20 @@ public final class BertModel {
         return hookPoints;
     }
 
+    /** The device the weights live on, where every call computes. */
+    public dev.loupe.tensor.Device device() {
+        return weights.device();
+    }
+
+    /**
+     * This model on {@code device} (this model itself when it is already there), weights copied by
+     * {@link BertWeights#to}. Calls then compute there: the input's ids, types and mask are uploaded once per call,
+     * and outputs and cached activations stay on the device. This model stays usable.
+     */
+    public BertModel to(dev.loupe.tensor.Device device) {
+        return device.equals(device()) ? this : new BertModel(config, weights.to(device), pooling);
+    }
+
     /** The sentence embeddings [batch, d_model] of a plain forward pass. */
     public Tensor embed(BertInput input) {
         return run(input, Hooks.none()).embedding();

@@ -1,5 +1,6 @@
 package dev.loupe.transformer.bert;
 
+import dev.loupe.tensor.Device;
 import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
 import java.util.ArrayList;
@@ -47,6 +48,12 @@ public record BertWeights(int nHeads, Tensor wordEmb, Tensor posEmb, Tensor type
                         Tensor ln2B) {
         List<Tensor> all() {
             return List.of(wQ, bQ, wK, bK, wV, bV, wO, bO, ln1W, ln1B, wIn, bIn, wOut, bOut, ln2W, ln2B);
+        }
+
+        Block to(Device d) {
+            return new Block(move(wQ, d), move(bQ, d), move(wK, d), move(bK, d), move(wV, d), move(bV, d), move(wO, d),
+                    move(bO, d), move(ln1W, d), move(ln1B, d), move(wIn, d), move(bIn, d), move(wOut, d), move(bOut, d),
+                    move(ln2W, d), move(ln2B, d));
         }
     }
 
@@ -96,6 +103,33 @@ public record BertWeights(int nHeads, Tensor wordEmb, Tensor posEmb, Tensor type
 
     private static Tensor normal(Rng rng, int rows, int cols) {
         return Tensor.randn(rng, rows, cols).mul(0.02f);
+    }
+
+    /** The device the weights live on (that of {@code wordEmb}; {@link #to} keeps them all on one). */
+    public Device device() {
+        return wordEmb.device();
+    }
+
+    /**
+     * These weights copied to {@code device} (or these very weights when they are already there): each parameter a
+     * contiguous copy that is a leaf of its own, requiring a gradient when the original did; a tied decoder stays tied.
+     */
+    public BertWeights to(Device device) {
+        if (device.equals(device())) return this;
+        Tensor word = move(wordEmb, device);
+        List<Block> moved = new ArrayList<>();
+        for (Block b : blocks) moved.add(b.to(device));
+        Pooler p = pooler == null ? null : new Pooler(move(pooler.w(), device), move(pooler.b(), device));
+        MlmHead h = mlm == null ? null : new MlmHead(move(mlm.wT(), device), move(mlm.bT(), device),
+                move(mlm.lnW(), device), move(mlm.lnB(), device),
+                tied() ? word.transpose(0, 1) : move(mlm.wU(), device), move(mlm.bU(), device));
+        return new BertWeights(nHeads, word, move(posEmb, device), move(typeEmb, device), move(embLnW, device),
+                move(embLnB, device), moved, p, h);
+    }
+
+    /** A parameter on {@code device}: a new leaf (not a recorded copy), flagged like the original; null stays null. */
+    private static Tensor move(Tensor t, Device device) {
+        return t == null ? null : t.detach().to(device).setRequiresGrad(t.requiresGrad());
     }
 
     /** True when the MLM decoder is the word embedding's transpose (shares its storage). */

@@ -1,5 +1,6 @@
 package dev.loupe.transformer.gpt2;
 
+import dev.loupe.tensor.Device;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 
@@ -9,6 +10,8 @@ import dev.loupe.transformer.TokenBatch;
  *
  * <p>A padding query (left padding) would see no key at all and give a row of NaNs; it attends to itself instead,
  * and {@link #queryValid} then zeroes its pattern row, as TransformerLens shows such rows.
+ *
+ * <p>Built on the host (they follow from the token mask, which is host data) and uploaded to the model's device once.
  */
 final class AttentionMasks {
     /** [1 or batch, 1, query_pos, key_pos] */
@@ -28,8 +31,9 @@ final class AttentionMasks {
      * @param batch  the new tokens
      * @param cache  earlier positions, or null
      * @param window local window, or 0 when no layer is local
+     * @param device where the masks are used (the model's device)
      */
-    static AttentionMasks build(TokenBatch batch, KvCache cache, int window) {
+    static AttentionMasks build(TokenBatch batch, KvCache cache, int window, Device device) {
         int b = batch.batch(), t = batch.length(), past = cache == null ? 0 : cache.length(), total = past + t;
         int[][] keyMask = new int[b][total];
         boolean padded = batch.padded();
@@ -41,13 +45,13 @@ final class AttentionMasks {
             for (int i = 0; i < t; i++) keyMask[r][past + i] = batch.mask(r, i);
         }
         int rows = padded ? b : 1;
-        Tensor global = mask(rows, t, past, keyMask, 0, batch);
-        Tensor local = window > 0 ? mask(rows, t, past, keyMask, window, batch) : null;
+        Tensor global = mask(rows, t, past, keyMask, 0, batch).to(device);
+        Tensor local = window > 0 ? mask(rows, t, past, keyMask, window, batch).to(device) : null;
         Tensor queryValid = null;
         if (batch.padded()) {
             float[] v = new float[b * t];
             for (int r = 0; r < b; r++) for (int i = 0; i < t; i++) v[r * t + i] = batch.mask(r, i);
-            queryValid = Tensor.of(v, b, 1, t, 1);
+            queryValid = Tensor.of(v, b, 1, t, 1).to(device);
         }
         return new AttentionMasks(global, local, queryValid, keyMask);
     }

@@ -94,14 +94,16 @@ final class Gpt2Forward {
     /** Logits [b, p, d_vocab], or as the readout asks ([b, 1, d_vocab]; null). */
     Tensor run() {
         int window = c.attention().contains(Gpt2Config.AttentionKind.LOCAL) ? c.window() : 0;
-        AttentionMasks masks = AttentionMasks.build(batch, cache, window);
+        AttentionMasks masks = AttentionMasks.build(batch, cache, window, w.device());
         int[][] positions = batch.positions(cache == null || cache.length() == 0 ? null : cache.realCounts());
 
         Tensor resid = null;
         int first = 0;
         if (entries == null) {
-            Tensor embed = run.point(HookNames.EMBED, Tensor.embedding(w.wte(), batch.ids()));
-            Tensor pos = run.point(HookNames.POS_EMBED, Tensor.embedding(w.wpe(), Tensor.indices(positions)));
+            // Ids and positions are host data (TokenBatch); each goes to the weights' device once per call.
+            Tensor ids = batch.ids().to(w.device()), posIds = Tensor.indices(positions).to(w.device());
+            Tensor embed = run.point(HookNames.EMBED, Tensor.embedding(w.wte(), ids));
+            Tensor pos = run.point(HookNames.POS_EMBED, Tensor.embedding(w.wpe(), posIds));
             resid = embed.add(pos);
         } else {
             first = entries.get(0).layer();

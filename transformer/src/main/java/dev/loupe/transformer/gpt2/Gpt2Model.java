@@ -1,5 +1,6 @@
 package dev.loupe.transformer.gpt2;
 
+import dev.loupe.tensor.Device;
 import dev.loupe.tensor.Shapes;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
@@ -165,6 +166,22 @@ public final class Gpt2Model implements AutoCloseable {
 
     public Gpt2Weights weights() {
         return weights;
+    }
+
+    /** The device the weights live on, where every call computes. */
+    public Device device() {
+        return weights.device();
+    }
+
+    /**
+     * This model on {@code device} (this model itself when it is already there): the weights copied by
+     * {@link Gpt2Weights#to}, mapped ones read once. Calls then compute there: token ids, positions and attention masks
+     * are built on the host from the {@link TokenBatch} and uploaded once per call, and logits, cached activations and
+     * gradients stay on the device ({@code cache.get(name).to(Device.CPU)} brings one back). This model stays usable
+     * (and, when mapped, open until {@link #close()}).
+     */
+    public Gpt2Model to(Device device) {
+        return device.equals(device()) ? this : new Gpt2Model(config, weights.to(device), null);
     }
 
     /** True when the weights are views over memory-mapped files. */

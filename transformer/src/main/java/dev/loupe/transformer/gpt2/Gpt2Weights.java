@@ -1,5 +1,6 @@
 package dev.loupe.transformer.gpt2;
 
+import dev.loupe.tensor.Device;
 import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
 import java.util.ArrayList;
@@ -46,6 +47,11 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
      */
     public record Block(Tensor ln1W, Tensor ln1B, Tensor wQkv, Tensor bQkv, Tensor wO, Tensor bO, Tensor ln2W,
                         Tensor ln2B, Tensor wIn, Tensor bIn, Tensor wOut, Tensor bOut) {
+        Block to(Device device) {
+            return new Block(move(ln1W, device), move(ln1B, device), move(wQkv, device), move(bQkv, device),
+                    move(wO, device), move(bO, device), move(ln2W, device), move(ln2B, device), move(wIn, device),
+                    move(bIn, device), move(wOut, device), move(bOut, device));
+        }
     }
 
     public Gpt2Weights {
@@ -53,6 +59,31 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
             throw new IllegalArgumentException(nHeads + " heads do not divide d_model " + wte.size(1));
         }
         blocks = List.copyOf(blocks);
+    }
+
+    /** The device the weights live on (that of {@code wte}; {@link #to} keeps them all on one). */
+    public Device device() {
+        return wte.device();
+    }
+
+    /**
+     * These weights copied to {@code device} (or these very weights when they are already there): every parameter a
+     * contiguous copy that is a leaf of its own, requiring a gradient when the original did; a tied unembedding stays
+     * tied (a view of the new {@code wte}).
+     */
+    public Gpt2Weights to(Device device) {
+        if (device.equals(device())) return this;
+        List<Block> moved = new ArrayList<>();
+        for (Block b : blocks) moved.add(b.to(device));
+        Tensor newWte = move(wte, device);
+        Tensor newWU = tied() ? newWte.transpose(0, 1) : move(wU, device);
+        return new Gpt2Weights(nHeads, newWte, move(wpe, device), moved, move(lnFinalW, device),
+                move(lnFinalB, device), newWU, move(bU, device));
+    }
+
+    /** A parameter on {@code device}: a new leaf (not a recorded copy), flagged like the original; null stays null. */
+    private static Tensor move(Tensor t, Device device) {
+        return t == null ? null : t.detach().to(device).setRequiresGrad(t.requiresGrad());
     }
 
     /** True when the unembedding is the token embedding's transpose (shares its storage). */
@@ -91,7 +122,7 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
     public Tensor bQkv(int l, int which) {
         Block b = blocks.get(l);
         int d = b.wQkv().size(0), heads = nHeads;
-        if (b.bQkv() == null) return Tensor.zeros(heads, d / heads);
+        if (b.bQkv() == null) return Tensor.zeros(b.wQkv().device(), heads, d / heads);
         return b.bQkv().view(3, heads, d / heads).select(0, which);
     }
 

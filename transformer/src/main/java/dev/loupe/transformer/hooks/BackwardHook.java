@@ -18,6 +18,6 @@ public interface BackwardHook {
 
     /** Stops the gradient at the point: zero flows on to earlier points. */
     static BackwardHook stop() {
-        return (g, name) -> Tensor.zeros(g.shape());
+        return (g, name) -> Tensor.zeros(g.device(), g.shape());
     }
 }

@@ -1,0 +1,53 @@
+package dev.loupe.transformer.gpt2;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loupe.tensor.Device;
+import dev.loupe.tensor.Tensor;
+import dev.loupe.tensor.fake.FakeDeviceBackend;
+import dev.loupe.transformer.TokenBatch;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Whole models on the fake device ({@link FakeDeviceBackend}: CPU kernels behind storage of its own, asserting that
+ * every operand of every primitive lives on it). A host tensor anywhere in a forward or backward pass (a mask, ids,
+ * positions, a constant in a gradient) fails the backend's assertion; with none, the results must equal the CPU's
+ * bit for bit, since the kernels are the same.
+ */
+class Gpt2OnFakeDeviceTest {
+    private static final FakeDeviceBackend FAKE = FakeDeviceBackend.install();
+
+    @Test
+    void gpt2ForwardBackwardWithHooksAndKvCacheEqualTheCpu() {
+        int before = FAKE.calls("matmul");
+        DeviceScenario.Snapshot dev = DeviceScenario.run(TestModels::gpt2, 61, FAKE.device());
+        assertTrue(FAKE.calls("matmul") > before, "the work ran on the fake device");
+        DeviceScenario.compare(DeviceScenario.run(TestModels::gpt2, 61, Device.CPU), dev, 0);
+    }
+
+    @Test
+    void gptNeoWithLocalAttentionAndNoQkvBiasEqualsTheCpu() {
+        DeviceScenario.compare(DeviceScenario.run(TestModels::neo, 62, Device.CPU),
+                DeviceScenario.run(TestModels::neo, 62, FAKE.device()), 0);
+    }
+
+    @Test
+    void movingAModelKeepsTheTieAndLeavesTheOriginalOnTheCpu() {
+        Gpt2Model cpu = TestModels.gpt2(63);
+        Gpt2Model dev = cpu.to(FAKE.device());
+        assertSame(cpu, cpu.to(Device.CPU));
+        assertSame(dev, dev.to(FAKE.device()));
+        assertNotSame(cpu, dev);
+        assertEquals(Device.CPU, cpu.device());
+        assertTrue(dev.weights().tied(), "the unembedding is still a view of wte");
+        for (Tensor t : dev.weights().leaves()) {
+            assertEquals(FAKE.device(), t.device());
+            assertTrue(t.isLeaf());
+        }
+        TokenBatch batch = TokenBatch.of(new int[] {1, 2, 3});
+        TestModels.assertSame(cpu.forward(batch), dev.forward(batch).to(Device.CPU), "logits after the move");
+    }
+}
