@@ -29,8 +29,11 @@ import java.util.stream.Stream;
  * interrupted build) is rebuilt. Quick variants (fewer steps, for CI) are cached under their own names.
  */
 public final class DemoModels {
-    /** Induction task: BOS = 0, random tokens 1..63, rows of BOS + a prefix + r + r with |r| in [8, 20]. */
-    public static final RepeatedTokens INDUCTION_TASK = new RepeatedTokens(0, 1, 63, 20, 8, 64);
+    /**
+     * Induction task: BOS = 0, random tokens 1..63, rows of 42 tokens (41 inputs: every position of the model's
+     * context is trained, the last one included) = BOS + a block r of 4 to 20 distinct tokens repeated to the end.
+     */
+    public static final RepeatedTokens INDUCTION_TASK = new RepeatedTokens(0, 1, 63, 42, 4, 20, 64);
     /** IOI rows: BOS + up to 40 tokens of one IOI sentence followed by filler sentences. */
     static final int IOI_LENGTH = 40, IOI_BATCH = 32;
     private static final String MARKER = "loupe_demo.json", VOCAB = "demo_vocab.json";
@@ -80,7 +83,7 @@ public final class DemoModels {
     }
 
     static TrainConfig inductionTraining(boolean quick) {
-        TrainConfig full = new TrainConfig(3000, 200, 1e-3, 1e-4, 0.01, 1.0, 1);
+        TrainConfig full = new TrainConfig(1000, 100, 3e-3, 3e-4, 0.01, 1.0, 1);
         return quick ? full.withSteps(300, 30) : full;
     }
 
