@@ -115,4 +115,32 @@ class TrainerTest {
             }
         }
     }
+
+    @Test
+    void weightedLossIsTheWeightedMeanOfPerPositionCrossEntropies() {
+        Rng rng = new Rng(21);
+        Tensor logits = Tensor.randn(rng, 5, 7).mul(2f).setRequiresGrad(true);
+        float[] t = {3, -1, 0, 6, 2}, w = {1, 9, 0.5f, 4, 0};
+        Tensor loss = Trainer.weightedCrossEntropy(logits, Tensor.of(t, 5), Tensor.of(w, 5));
+        loss.backward();
+        float[] x = logits.toFloatArray(), g = logits.grad().toFloatArray();
+        double num = 0, den = 0;
+        double[][] p = new double[5][7];
+        for (int i = 0; i < 5; i++) {
+            double max = Double.NEGATIVE_INFINITY, z = 0;
+            for (int k = 0; k < 7; k++) max = Math.max(max, x[i * 7 + k]);
+            for (int k = 0; k < 7; k++) z += Math.exp(x[i * 7 + k] - max);
+            for (int k = 0; k < 7; k++) p[i][k] = Math.exp(x[i * 7 + k] - max) / z;
+            if (t[i] < 0) continue; // row 1 is not counted, whatever its weight
+            num -= w[i] * Math.log(p[i][(int) t[i]]);
+            den += w[i];
+        }
+        assertEquals(num / den, loss.item(), 1e-5);
+        for (int i = 0; i < 5; i++) {
+            for (int k = 0; k < 7; k++) { // d/dlogit of w·CE/Σw = w/Σw · (p − onehot)
+                double want = t[i] < 0 ? 0 : w[i] / den * (p[i][k] - (k == (int) t[i] ? 1 : 0));
+                assertEquals(want, g[i * 7 + k], 1e-6, "grad[" + i + "][" + k + "]");
+            }
+        }
+    }
 }
