@@ -110,7 +110,7 @@ public final class IoiCorpus {
      *
      * @throws IllegalStateException when a name, place or object is not a single token
      */
-    static int[] vocabulary(Gpt2Tokenizer tok) {
+    public static int[] vocabulary(Gpt2Tokenizer tok) {
         for (List<String> words : List.of(NAMES, PLACES, OBJECTS)) {
             for (String w : words) {
                 if (tok.encode(w).length != 1) throw new IllegalStateException("'" + w + "' is not one GPT-2 token");
