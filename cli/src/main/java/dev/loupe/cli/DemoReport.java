@@ -20,6 +20,9 @@ final class DemoReport {
             "ioi.attribution_patching.head_output", "ioi.attribution_patching.resid_pre_correlation",
             "ioi.attribution_patching.head_output_correlation", "ioi.top_heads_attention");
 
+    /** Keys each entry of {@code ioi.top_heads_attention} has besides those of the induction entries. */
+    static final List<String> IOI_HEAD_KEYS = List.of("final_attention_to_io", "final_attention_to_s");
+
     @SuppressWarnings("unchecked")
     static String html(Map<String, Object> results) {
         Map<String, Object> ind = (Map<String, Object>) results.get("induction");
@@ -53,9 +56,10 @@ final class DemoReport {
                 + "such a position); 1 means all of it. An induction head sits in layer 1 and leans on a previous-token "
                 + "head in layer 0, which copies each token's predecessor into the residual stream.</div>");
         h.append("<h3>Loss by position</h3>").append(lossBars((List<Double>) ind.get("loss_by_position")));
-        h.append("<div class=read>The first 20 predictions are of random tokens, so the loss stays near ln(63) ≈ 4.1; "
-                + "from the repeat on, a model with induction heads predicts the next token by copying, and the loss "
-                + "falls.</div>");
+        h.append(String.format(Locale.ROOT, "<div class=read>The first 20 predictions are of random tokens: no model "
+                + "can do better than ln(63) ≈ 4.14 there on average (this one: %.2f; it expects tokens to repeat, as "
+                + "they always do in its training data). From the repeat on, a model with induction heads predicts "
+                + "the next token by copying, and the loss falls.</div>", num(ind.get("loss_first_half"))));
         h.append(patterns((List<Map<String, Object>>) ind.get("top_heads_attention"),
                 (List<String>) ind.get("prompt_tokens"), "induction score"));
         h.append("<div class=read>Attention patterns over the first prompt (query rows, key columns). An induction head "
@@ -97,8 +101,16 @@ final class DemoReport {
                 + "indirect object's name, the role of the name-mover heads of Wang et al.; red heads push the other "
                 + "way.</div>");
         h.append(patterns((List<Map<String, Object>>) ioi.get("top_heads_attention"), toks, "direct logit attribution"));
-        h.append("<div class=read>Attention of the heads with the largest direct effect on the first clean prompt: a "
-                + "name mover attends from the final position to the indirect object's name.</div>");
+        StringBuilder reads = new StringBuilder();
+        for (Map<String, Object> e : (List<Map<String, Object>>) ioi.get("top_heads_attention")) {
+            reads.append(String.format(Locale.ROOT, " %s puts %.2f of its final-position attention on the indirect "
+                    + "object's name and %.2f on the subject's.", e.get("head"), num(e.get("final_attention_to_io")),
+                    num(e.get("final_attention_to_s"))));
+        }
+        h.append("<div class=read>Attention of the heads with the largest direct effect on the first clean prompt. A "
+                + "name mover attends from the final position to the indirect object's name and copies it; a head "
+                + "that attends to the subject's name and still raises logit(IO) − logit(S) writes against the "
+                + "subject instead.").append(reads).append("</div>");
         h.append("</body></html>\n");
         return h.toString();
     }

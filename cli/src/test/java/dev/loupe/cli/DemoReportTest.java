@@ -85,8 +85,40 @@ class DemoReportTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void everySectionTheReportDrawsIsInTheJson() {
         for (String path : DemoReport.SECTIONS) assertNotNull(at(path), path);
+        for (String path : List.of("induction.top_heads_attention", "ioi.top_heads_attention")) {
+            for (Map<String, Object> e : (List<Map<String, Object>>) at(path)) {
+                for (String k : List.of("head", "score", "pattern")) assertNotNull(e.get(k), path + " " + k);
+            }
+        }
+        for (Map<String, Object> e : (List<Map<String, Object>>) at("ioi.top_heads_attention")) {
+            for (String k : DemoReport.IOI_HEAD_KEYS) assertNotNull(e.get(k), k);
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void finalPositionAttentionToTheNamesSumsThePatternOverTheirPositions() {
+        Map<String, Object> pair = ((List<Map<String, Object>>) at("ioi.patching_prompts")).get(0);
+        int[] ids = ioi.encode((String) pair.get("clean"));
+        int io = ioi.encode((String) pair.get("io"))[1], s = ioi.encode((String) pair.get("s"))[1];
+        for (Map<String, Object> e : (List<Map<String, Object>>) at("ioi.top_heads_attention")) {
+            List<Number> last = ((List<List<Number>>) e.get("pattern")).get(ids.length - 1);
+            double toIo = 0, toS = 0;
+            int sCount = 0;
+            for (int k = 0; k < ids.length; k++) {
+                if (ids[k] == io) toIo += last.get(k).doubleValue();
+                if (ids[k] == s) {
+                    toS += last.get(k).doubleValue();
+                    sCount++;
+                }
+            }
+            assertEquals(2, sCount, "the subject occurs twice in a clean prompt");
+            assertEquals(toIo, ((Number) e.get("final_attention_to_io")).doubleValue(), 1e-9);
+            assertEquals(toS, ((Number) e.get("final_attention_to_s")).doubleValue(), 1e-9);
+        }
     }
 
     @Test

@@ -82,7 +82,8 @@ public final class DemoAnalysis {
      * (every pair: {@code clean}, {@code corrupted}, {@code io}, {@code s}), {@code prompt_tokens},
      * {@code clean_logit_diff}, {@code corrupted_logit_diff}, {@code resid_pre_patching} ([layer][pos]),
      * {@code head_output_patching}, {@code direct_logit_attribution} ([layer][head]), {@code attribution_patching}
-     * ({@link #attributionPatching}), {@code top_heads_attention}.
+     * ({@link #attributionPatching}), {@code top_heads_attention} (with {@code final_attention_to_io} and
+     * {@code final_attention_to_s}: the attention from the last position to the IO name and to the subject's name).
      */
     public static Map<String, Object> ioi(DemoModels.IoiModel m) {
         Map<String, Object> out = new LinkedHashMap<>();
@@ -148,7 +149,21 @@ public final class DemoAnalysis {
         Tensor attrs = ca.logitAttrs(st, io, s); // [component, batch, pos]
         Tensor dla = attrs.select(2, cleanBatch.length() - 1).mean(new int[] {1}, false).reshape(layers, heads);
         out.put("direct_logit_attribution", matrix(dla));
-        out.put("top_heads_attention", topPatterns(model, TokenBatch.of(clean.get(0)), dla));
+        List<Map<String, Object>> top = topPatterns(model, TokenBatch.of(clean.get(0)), dla);
+        int[] first = clean.get(0);
+        for (Map<String, Object> e : top) {
+            // what the head reads at the final position: the IO name, or the subject's (both of its occurrences)
+            @SuppressWarnings("unchecked")
+            List<Double> last = ((List<List<Double>>) e.get("pattern")).get(first.length - 1);
+            double toIo = 0, toS = 0;
+            for (int k = 0; k < first.length; k++) {
+                if (first[k] == io[0]) toIo += last.get(k);
+                if (first[k] == s[0]) toS += last.get(k);
+            }
+            e.put("final_attention_to_io", toIo);
+            e.put("final_attention_to_s", toS);
+        }
+        out.put("top_heads_attention", top);
         return out;
     }
 
