@@ -47,10 +47,7 @@ final class DemoCommand implements Command {
         DemoModels.IoiModel ioi = DemoModels.ioi(quick, progress("IOI model", DemoModels.ioiSteps(quick)), built);
         models.put("ioi", describe(built[0], ioi.model()));
         results.put("models", models);
-        System.err.println("analysing the induction model ...");
-        results.put("induction", DemoAnalysis.induction(induction));
-        System.err.println("analysing the IOI model ...");
-        results.put("ioi", DemoAnalysis.ioi(ioi));
+        results.putAll(analyse(induction, ioi));
 
         Path json = out.resolve("results.json"), html = out.resolve("report.html");
         AtomicFiles.writeString(json, Json.write(results, true) + "\n");
@@ -58,6 +55,16 @@ final class DemoCommand implements Command {
         System.out.println(html);
         System.out.println(json);
         return 0;
+    }
+
+    /** The experiments: {@code induction} and {@code ioi} sections of the results (what the report draws). */
+    static Map<String, Object> analyse(Gpt2Model induction, DemoModels.IoiModel ioi) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        System.err.println("analysing the induction model ...");
+        out.put("induction", DemoAnalysis.induction(induction));
+        System.err.println("analysing the IOI model ...");
+        out.put("ioi", DemoAnalysis.ioi(ioi));
+        return out;
     }
 
     private static Map<String, Object> describe(DemoModels.Built b, Gpt2Model m) {

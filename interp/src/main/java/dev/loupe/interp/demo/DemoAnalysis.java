@@ -5,6 +5,7 @@ import dev.loupe.interp.cache.LabeledStack;
 import dev.loupe.interp.detect.DetectionPatterns;
 import dev.loupe.interp.detect.HeadDetector;
 import dev.loupe.interp.patching.ActivationPatching;
+import dev.loupe.interp.patching.AttributionPatching;
 import dev.loupe.interp.patching.IncrementalPatching;
 import dev.loupe.interp.patching.Metric;
 import dev.loupe.interp.patching.Metrics;
@@ -77,9 +78,12 @@ public final class DemoAnalysis {
      * IOI: the mean logit difference on held-out names and templates, then patching and direct logit attribution on
      * a batch of prompts from one held-out template, clean against S2-swapped corruptions ("..., Mary gave ..." for
      * "..., John gave ...", which turns the answer around). Keys: {@code logit_diff_mean}, {@code logit_diff_prompts},
-     * {@code logit_diff_positive_fraction}, {@code clean_prompt}, {@code corrupted_prompt}, {@code prompt_tokens},
+     * {@code logit_diff_positive_fraction}, {@code clean_prompt}, {@code corrupted_prompt}, {@code patching_prompts}
+     * (every pair: {@code clean}, {@code corrupted}, {@code io}, {@code s}), {@code prompt_tokens},
      * {@code clean_logit_diff}, {@code corrupted_logit_diff}, {@code resid_pre_patching} ([layer][pos]),
-     * {@code head_output_patching}, {@code direct_logit_attribution} ([layer][head]), {@code top_heads_attention}.
+     * {@code head_output_patching}, {@code direct_logit_attribution} ([layer][head]), {@code attribution_patching}
+     * ({@link #attributionPatching}), {@code top_heads_attention} (with {@code final_attention_to_io} and
+     * {@code final_attention_to_s}: the attention from the last position to the IO name and to the subject's name).
      */
     public static Map<String, Object> ioi(DemoModels.IoiModel m) {
         Map<String, Object> out = new LinkedHashMap<>();
@@ -98,7 +102,7 @@ public final class DemoAnalysis {
         List<int[]> clean = new ArrayList<>(), corrupt = new ArrayList<>();
         int n = 8;
         int[] io = new int[n], s = new int[n];
-        String cleanText = null, corruptText = null;
+        List<Map<String, Object>> pairs = new ArrayList<>();
         Rng rng = new Rng(11);
         String template = IoiCorpus.HELD_OUT_TEMPLATES.get(0);
         for (int i = 0; i < n; i++) {
@@ -110,10 +114,7 @@ public final class DemoAnalysis {
             corrupt.add(m.encode(c));
             io[i] = m.encode(p.io())[1];
             s[i] = m.encode(p.s())[1];
-            if (i == 0) {
-                cleanText = p.text();
-                corruptText = c;
-            }
+            pairs.add(Map.of("clean", p.text(), "corrupted", c, "io", p.io(), "s", p.s()));
         }
         TokenBatch cleanBatch = TokenBatch.of(clean.toArray(int[][]::new));
         TokenBatch corruptBatch = TokenBatch.of(corrupt.toArray(int[][]::new));
@@ -123,18 +124,23 @@ public final class DemoAnalysis {
         try (var off = Autograd.noGrad()) {
             cleanCache = model.run(cleanBatch, Hooks.cacheAll()).cache();
         }
-        out.put("clean_prompt", cleanText);
-        out.put("corrupted_prompt", corruptText);
+        out.put("clean_prompt", pairs.get(0).get("clean"));
+        out.put("corrupted_prompt", pairs.get(0).get("corrupted"));
+        out.put("patching_prompts", pairs);
         List<String> toks = new ArrayList<>();
         for (int id : clean.get(0)) toks.add(id == 0 ? "BOS" : m.token(id));
         out.put("prompt_tokens", toks);
         out.put("clean_logit_diff", ActivationPatching.baseline(model, cleanBatch, metric));
         out.put("corrupted_logit_diff", ActivationPatching.baseline(model, corruptBatch, metric));
         // The incremental sweeps: the same values as ActivationPatching's one-forward-per-patch reference, faster.
-        out.put("resid_pre_patching", matrix(IncrementalPatching.streamByPosition(model, corruptBatch, cleanCache,
-                ActivationPatching.Stream.RESID_PRE, metric)));
-        out.put("head_output_patching", matrix(IncrementalPatching.heads(model, corruptBatch, cleanCache,
-                ActivationPatching.HeadPoint.OUTPUT, metric)));
+        Tensor residPatching = IncrementalPatching.streamByPosition(model, corruptBatch, cleanCache,
+                ActivationPatching.Stream.RESID_PRE, metric);
+        Tensor headPatching = IncrementalPatching.heads(model, corruptBatch, cleanCache,
+                ActivationPatching.HeadPoint.OUTPUT, metric);
+        out.put("resid_pre_patching", matrix(residPatching));
+        out.put("head_output_patching", matrix(headPatching));
+        out.put("attribution_patching", attributionPatching(model, cleanBatch, corruptBatch, metric, residPatching,
+                headPatching));
 
         // Direct logit attribution of each head at the last position, through the final LayerNorm's cached scale.
         CacheAnalysis ca = new CacheAnalysis(model, cleanCache);
@@ -143,8 +149,62 @@ public final class DemoAnalysis {
         Tensor attrs = ca.logitAttrs(st, io, s); // [component, batch, pos]
         Tensor dla = attrs.select(2, cleanBatch.length() - 1).mean(new int[] {1}, false).reshape(layers, heads);
         out.put("direct_logit_attribution", matrix(dla));
-        out.put("top_heads_attention", topPatterns(model, TokenBatch.of(clean.get(0)), dla));
+        List<Map<String, Object>> top = topPatterns(model, TokenBatch.of(clean.get(0)), dla);
+        int[] first = clean.get(0);
+        for (Map<String, Object> e : top) {
+            // what the head reads at the final position: the IO name, or the subject's (both of its occurrences)
+            @SuppressWarnings("unchecked")
+            List<Double> last = ((List<List<Double>>) e.get("pattern")).get(first.length - 1);
+            double toIo = 0, toS = 0;
+            for (int k = 0; k < first.length; k++) {
+                if (first[k] == io[0]) toIo += last.get(k);
+                if (first[k] == s[0]) toS += last.get(k);
+            }
+            e.put("final_attention_to_io", toIo);
+            e.put("final_attention_to_s", toS);
+        }
+        out.put("top_heads_attention", top);
         return out;
+    }
+
+    /**
+     * Attribution patching of the same patches: the first-order estimates (clean − corrupted) ⊙ ∂metric/∂activation
+     * on the corrupted run, two forward passes and one backward pass for all of them, beside the activation patching
+     * they approximate. The estimates are metric changes, the patching results metric values; Pearson's r between
+     * them does not depend on that shift. Keys: {@code resid_pre} ([layer][pos]), {@code head_output}
+     * ([layer][head]), {@code resid_pre_correlation}, {@code head_output_correlation}.
+     */
+    static Map<String, Object> attributionPatching(Gpt2Model model, TokenBatch clean, TokenBatch corrupt, Metric metric,
+                                                   Tensor residPatching, Tensor headPatching) {
+        int layers = model.config().nLayers();
+        AttributionPatching.Result r = AttributionPatching.run(model, corrupt, clean, metric,
+                n -> n.endsWith("hook_resid_pre") || n.endsWith("attn.hook_z"), AttributionPatching.Options.none());
+        Tensor residEstimate = AttributionPatching.stream(r, layers, ActivationPatching.Stream.RESID_PRE);
+        Tensor headEstimate = AttributionPatching.heads(r, layers, ActivationPatching.HeadPoint.OUTPUT, false);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("resid_pre", matrix(residEstimate));
+        out.put("head_output", matrix(headEstimate));
+        out.put("resid_pre_correlation", pearson(residEstimate, residPatching));
+        out.put("head_output_correlation", pearson(headEstimate, headPatching));
+        return out;
+    }
+
+    /** Pearson's r over all entries of two tensors of equal size (NaN when either is constant). */
+    static double pearson(Tensor a, Tensor b) {
+        float[] x = a.contiguous().toFloatArray(), y = b.contiguous().toFloatArray();
+        if (x.length != y.length) throw new IllegalArgumentException(x.length + " values against " + y.length);
+        double mx = 0, my = 0;
+        for (int i = 0; i < x.length; i++) {
+            mx += x[i] / (double) x.length;
+            my += y[i] / (double) y.length;
+        }
+        double sxy = 0, sxx = 0, syy = 0;
+        for (int i = 0; i < x.length; i++) {
+            sxy += (x[i] - mx) * (y[i] - my);
+            sxx += (x[i] - mx) * (x[i] - mx);
+            syy += (y[i] - my) * (y[i] - my);
+        }
+        return sxy / Math.sqrt(sxx * syy);
     }
 
     /** The patterns [q][k] on {@code prompt} of the {@link #TOP_HEADS} heads with the highest {@code scores}. */

@@ -29,10 +29,15 @@ import java.util.stream.Stream;
  * interrupted build) is rebuilt. Quick variants (fewer steps, for CI) are cached under their own names.
  */
 public final class DemoModels {
-    /** Induction task: BOS = 0, random tokens 1..63, rows of BOS + a prefix + r + r with |r| in [8, 20]. */
-    public static final RepeatedTokens INDUCTION_TASK = new RepeatedTokens(0, 1, 63, 20, 8, 64);
+    /**
+     * Induction task: BOS = 0, random tokens 1..63, rows of 42 tokens (41 inputs: every position of the model's
+     * context is trained, the last one included) = BOS + a block r of 4 to 20 distinct tokens repeated to the end.
+     */
+    public static final RepeatedTokens INDUCTION_TASK = new RepeatedTokens(0, 1, 63, 42, 4, 20, 64);
     /** IOI rows: BOS + up to 40 tokens of one IOI sentence followed by filler sentences. */
     static final int IOI_LENGTH = 40, IOI_BATCH = 32;
+    /** Loss weight of the IO answer in a training row (every other position weighs 1). */
+    static final float IOI_ANSWER_WEIGHT = 10;
     private static final String MARKER = "loupe_demo.json", VOCAB = "demo_vocab.json";
 
     /** The IOI model and its reduced vocabulary: model id i is GPT-2 id {@code gpt2Ids[i]} (id 0 is BOS). */
@@ -80,7 +85,7 @@ public final class DemoModels {
     }
 
     static TrainConfig inductionTraining(boolean quick) {
-        TrainConfig full = new TrainConfig(3000, 200, 1e-3, 1e-4, 0.01, 1.0, 1);
+        TrainConfig full = new TrainConfig(1000, 100, 3e-3, 3e-4, 0.01, 1.0, 1);
         return quick ? full.withSteps(300, 30) : full;
     }
 
@@ -89,7 +94,7 @@ public final class DemoModels {
     }
 
     static TrainConfig ioiTraining(boolean quick) {
-        TrainConfig full = new TrainConfig(2000, 100, 3e-3, 3e-4, 0.01, 1.0, 2);
+        TrainConfig full = new TrainConfig(1500, 100, 3e-3, 3e-4, 0.01, 1.0, 2);
         return quick ? full.withSteps(300, 30) : full;
     }
 
@@ -106,37 +111,51 @@ public final class DemoModels {
         Gpt2Tokenizer tok = Gpt2Tokenizer.r50kBase();
         int[] vocab = IoiCorpus.vocabulary(tok);
         Path folder = cacheRoot().resolve("demo").resolve(quick ? "ioi-quick" : "ioi");
-        Built b = build(folder, ioiConfig(vocab.length), ioiTraining(quick), ioiData(tok, vocab), progress,
+        Built b = build(folder, ioiConfig(vocab.length), ioiTraining(quick), ioiData(tok, vocab, IOI_ANSWER_WEIGHT), progress,
                 Map.of(VOCAB, Json.write(Map.of("gpt2_ids", Arrays.stream(vocab).boxed().toList())) + "\n"));
         if (report != null) report[0] = b;
         return new IoiModel(Gpt2Model.load(folder, Gpt2Model.Placement.HEAP), vocab, tok);
     }
 
-    /** IOI training rows: BOS + the first 40 tokens of an IOI sentence and fillers (shorter rows not counted past their end). */
-    static TrainingData ioiData(Gpt2Tokenizer tok, int[] vocab) {
+    /**
+     * IOI training rows: BOS + the first 40 tokens of an IOI sentence, its answer and fillers (a shorter row is not
+     * counted past its end). The answer's position weighs {@code answerWeight} in the loss, every other position 1:
+     * the answer is one target among about 40, most of them filler names that cannot be predicted.
+     */
+    static TrainingData ioiData(Gpt2Tokenizer tok, int[] vocab, float answerWeight) {
         return rng -> {
             int[][] in = new int[IOI_BATCH][IOI_LENGTH];
-            float[] targets = new float[IOI_BATCH * IOI_LENGTH];
+            float[] targets = new float[IOI_BATCH * IOI_LENGTH], weights = new float[IOI_BATCH * IOI_LENGTH];
             Arrays.fill(targets, -1);
+            Arrays.fill(weights, 1);
             for (int r = 0; r < IOI_BATCH; r++) {
-                int[] ids = IoiCorpus.remap(tok.encode(IoiCorpus.trainingText(rng, 4)), vocab);
+                IoiCorpus.TrainingRow row = IoiCorpus.trainingRow(rng, 4);
+                int[] ids = IoiCorpus.remap(tok.encode(row.text()), vocab);
                 int n = Math.min(ids.length, IOI_LENGTH);
                 // in[r][0] = BOS (id 0); the rest of a short row stays BOS with no target
                 for (int i = 0; i < n; i++) {
                     if (i + 1 < IOI_LENGTH) in[r][i + 1] = ids[i];
                     targets[r * IOI_LENGTH + i] = ids[i];
                 }
+                // ids[answer] is the IO name: the prompt is a prefix of the row ending before a space-led name
+                int answer = tok.encode(row.prompt().text()).length;
+                if (answer < IOI_LENGTH) weights[r * IOI_LENGTH + answer] = answerWeight;
             }
-            return new TrainingData.Batch(TokenBatch.of(in), Tensor.of(targets, IOI_BATCH, IOI_LENGTH));
+            return new TrainingData.Batch(TokenBatch.of(in), Tensor.of(targets, IOI_BATCH, IOI_LENGTH),
+                    Tensor.of(weights, IOI_BATCH, IOI_LENGTH));
         };
     }
 
     private static Built build(Path folder, Gpt2Config config, TrainConfig training, TrainingData data,
                                Trainer.Listener progress, Map<String, String> extraFiles) throws IOException {
+        // The recipe names everything that shapes the weights, so a cache built by another version is rebuilt.
+        String recipe = config + " " + training + " " + recipeOf(data);
         if (Files.exists(folder.resolve(MARKER))) {
             Map<?, ?> m = (Map<?, ?>) Json.parse(Files.readString(folder.resolve(MARKER)));
-            return new Built(folder, false, ((Number) m.get("train_seconds")).doubleValue(),
-                    ((Number) m.get("steps")).intValue());
+            if (recipe.equals(m.get("recipe"))) {
+                return new Built(folder, false, ((Number) m.get("train_seconds")).doubleValue(),
+                        ((Number) m.get("steps")).intValue());
+            }
         }
         if (Files.exists(folder)) deleteTree(folder);
         Gpt2Weights w = Gpt2Weights.init(config, new Rng(training.seed()));
@@ -161,9 +180,16 @@ public final class DemoModels {
         marker.put("steps", training.steps());
         marker.put("train_seconds", seconds);
         marker.put("seed", training.seed());
+        marker.put("recipe", recipe);
         AtomicFiles.writeString(tmp.resolve(MARKER), Json.write(marker, true) + "\n");
         Files.move(tmp, folder);
         return new Built(folder, true, seconds, training.steps());
+    }
+
+    /** A record's own description, or for the IOI data (a lambda) the corpus version and answer weight. */
+    private static String recipeOf(TrainingData data) {
+        return data instanceof Record ? data.toString()
+                : "ioi-corpus-v2 names=" + IoiCorpus.NAMES.size() + " answer_weight=" + IOI_ANSWER_WEIGHT;
     }
 
     private static void deleteTree(Path p) throws IOException {

@@ -21,7 +21,14 @@ import java.util.Set;
 public final class IoiCorpus {
     static final List<String> NAMES = List.of(" Mary", " John", " Tom", " James", " Dan", " Sam", " Paul", " Mark",
             " Anna", " Kate", " Lisa", " Sarah", " Emma", " Jack", " Mike", " David", " Chris", " Alex", " Ben",
-            " Max", " Joe", " Bob", " Jane", " Amy", " Ryan", " Adam", " Luke", " Eric", " Rose", " Grace");
+            " Max", " Joe", " Bob", " Jane", " Amy", " Michael", " Robert", " William", " Richard", " Thomas",
+            " Steve", " Kevin", " Brian", " George", " Peter", " Jason", " Matt", " Andrew", " Daniel", " Tony", " Jim",
+            " Nick", " Jeff", " Scott", " Frank", " Henry", " Carl", " Fred", " Harry", " Ian", " Justin", " Kyle",
+            " Sean", " Tim", " Laura", " Linda", " Maria", " Anne", " Julia", " Jennifer", " Jessica", " Karen",
+            " Susan", " Helen", " Alice", " Emily", " Rachel", " Ruth", " Diana", " Victoria", " Elizabeth", " Nancy",
+            " Betty",
+            // held out of the IOI sentences in training (HELD_OUT_NAMES)
+            " Ryan", " Adam", " Luke", " Eric", " Rose", " Grace");
     static final int HELD_OUT_NAMES = 6;
     static final List<String> PLACES = List.of(" store", " park", " school", " beach", " office", " garden",
             " station", " house", " restaurant", " hospital");
@@ -63,13 +70,22 @@ public final class IoiCorpus {
         return new Prompt(text, io, s, template);
     }
 
-    /** A training row's text: an IOI sentence with its answer, then filler sentences (the row is cut to length). */
-    static String trainingText(Rng rng, int fillers) {
+    /**
+     * A training row: an IOI sentence from the training templates and names, its answer, then filler sentences (the
+     * row is cut to length later).
+     *
+     * @param prompt the IOI prompt the row opens with (the answer {@code prompt.io()} follows it in {@code text})
+     * @param text   the whole row
+     */
+    record TrainingRow(Prompt prompt, String text) {
+    }
+
+    static TrainingRow trainingRow(Rng rng, int fillers) {
         List<String> names = NAMES.subList(0, NAMES.size() - HELD_OUT_NAMES);
         Prompt p = prompt(rng, TRAIN_TEMPLATES.get(rng.nextInt(TRAIN_TEMPLATES.size())), names);
         StringBuilder sb = new StringBuilder(p.text()).append(p.io()).append('.');
         for (int i = 0; i < fillers; i++) sb.append(' ').append(filler(rng));
-        return sb.toString();
+        return new TrainingRow(p, sb.toString());
     }
 
     static String filler(Rng rng) {
@@ -94,7 +110,7 @@ public final class IoiCorpus {
      *
      * @throws IllegalStateException when a name, place or object is not a single token
      */
-    static int[] vocabulary(Gpt2Tokenizer tok) {
+    public static int[] vocabulary(Gpt2Tokenizer tok) {
         for (List<String> words : List.of(NAMES, PLACES, OBJECTS)) {
             for (String w : words) {
                 if (tok.encode(w).length != 1) throw new IllegalStateException("'" + w + "' is not one GPT-2 token");

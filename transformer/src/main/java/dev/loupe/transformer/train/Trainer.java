@@ -110,7 +110,9 @@ public final class Trainer {
         TrainingData.Batch batch = data.batch(batchRng(config.seed(), step));
         Tensor logits = model.forward(batch.inputs());
         int n = batch.inputs().batch() * batch.inputs().length();
-        Tensor loss = logits.reshape(n, logits.size(2)).crossEntropy(batch.targets().reshape(n));
+        Tensor flat = logits.reshape(n, logits.size(2)), targets = batch.targets().reshape(n);
+        Tensor loss = batch.weights() == null ? flat.crossEntropy(targets)
+                : weightedCrossEntropy(flat, targets, batch.weights().reshape(n));
         loss.backward();
         clipGradients();
         optimizer.setLr(config.lrAt(step));
@@ -118,6 +120,26 @@ public final class Trainer {
         optimizer.zeroGrad();
         step++;
         return loss.item();
+    }
+
+    /**
+     * Σ w·CE / Σ w over the rows with a target ≥ 0: logits [n, vocab], targets and weights [n]; a scalar.
+     *
+     * @throws IllegalArgumentException when no counted row has a positive weight
+     */
+    static Tensor weightedCrossEntropy(Tensor logits, Tensor targets, Tensor weights) {
+        int n = logits.size(0);
+        float[] t = targets.toFloatArray(), w = weights.toFloatArray(), idx = new float[n], wn = new float[n];
+        double total = 0;
+        for (int i = 0; i < n; i++) {
+            if (t[i] < 0) continue; // not counted: index 0 with weight 0
+            idx[i] = t[i];
+            total += w[i];
+        }
+        if (!(total > 0)) throw new IllegalArgumentException("the batch has no counted position with weight > 0");
+        for (int i = 0; i < n; i++) wn[i] = t[i] < 0 ? 0 : (float) (w[i] / total);
+        Tensor picked = logits.logSoftmax(1).gather(1, Tensor.of(idx, n, 1)).reshape(n); // log p(target)
+        return picked.mul(Tensor.of(wn, n)).sum().neg();
     }
 
     /** The generator of step {@code step}'s batch: a pure function of the seed and the step. */

@@ -11,15 +11,33 @@ import dev.loupe.transformer.TokenBatch;
 @FunctionalInterface
 public interface TrainingData {
     /**
-     * One language-modelling batch: the inputs and, per input position, the token to predict (−1: not counted).
+     * One language-modelling batch: the inputs, per input position the token to predict (−1: not counted), and
+     * optionally a weight per position: the loss is then Σ w·CE / Σ w over the counted positions instead of the plain
+     * mean (e.g. to stress the one token of a row that the task is about).
      *
      * @param inputs  tokens [batch, pos]
      * @param targets index tensor [batch, pos]
+     * @param weights [batch, pos], each ≥ 0, or null for the plain mean
      */
-    record Batch(TokenBatch inputs, Tensor targets) {
+    record Batch(TokenBatch inputs, Tensor targets, Tensor weights) {
         public Batch {
-            if (targets.rank() != 2 || targets.size(0) != inputs.batch() || targets.size(1) != inputs.length()) {
-                throw new IllegalArgumentException("targets " + java.util.Arrays.toString(targets.shape())
+            requireBatchShape("targets", targets, inputs);
+            if (weights != null) {
+                requireBatchShape("weights", weights, inputs);
+                for (float w : weights.toFloatArray()) {
+                    if (!(w >= 0)) throw new IllegalArgumentException("loss weights must be >= 0 but one is " + w);
+                }
+            }
+        }
+
+        /** A batch with the plain mean loss (no weights). */
+        public Batch(TokenBatch inputs, Tensor targets) {
+            this(inputs, targets, null);
+        }
+
+        private static void requireBatchShape(String what, Tensor t, TokenBatch inputs) {
+            if (t.rank() != 2 || t.size(0) != inputs.batch() || t.size(1) != inputs.length()) {
+                throw new IllegalArgumentException(what + " " + java.util.Arrays.toString(t.shape())
                         + " must be [batch, pos] = [" + inputs.batch() + ", " + inputs.length() + "]");
             }
         }

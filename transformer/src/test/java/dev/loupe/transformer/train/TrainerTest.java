@@ -18,8 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The training loop: schedule, clipping, that it learns the induction task, checkpoints and resuming. */
 class TrainerTest {
-    private static final RepeatedTokens TASK = new RepeatedTokens(0, 1, 12, 6, 6, 16);
-    private static final Gpt2Config CONFIG = Gpt2Config.gpt2(2, 32, 4, 13, 13).attentionOnly();
+    private static final RepeatedTokens TASK = new RepeatedTokens(0, 1, 24, 13, 3, 6, 32);
+    private static final Gpt2Config CONFIG = Gpt2Config.gpt2(2, 32, 4, 25, 13).attentionOnly();
 
     private static Gpt2Model fresh() {
         return new Gpt2Model(CONFIG, Gpt2Weights.init(CONFIG, new Rng(7)));
@@ -42,7 +42,7 @@ class TrainerTest {
         TrainingData.Batch b = TASK.batch(new Rng(3));
         Tensor logits = m.forward(b.inputs());
         int n = b.inputs().batch() * b.inputs().length();
-        logits.reshape(n, 13).crossEntropy(b.targets().reshape(n)).backward();
+        logits.reshape(n, 25).crossEntropy(b.targets().reshape(n)).backward();
         double before = t.clipGradients();
         double after = 0;
         for (Tensor p : m.weights().leaves()) for (float x : p.grad().toFloatArray()) after += (double) x * x;
@@ -50,11 +50,14 @@ class TrainerTest {
         assertEquals(0.01, Math.sqrt(after), 1e-6);
     }
 
-    /** Mean loss on the repeated half of a fixed batch: only in-context copying can bring it below ln(12). */
+    /**
+     * Mean loss on the repeated half of a fixed batch: knowing only which 6 tokens the block holds gives ln(6) ≈ 1.79;
+     * only copying what followed each token's earlier occurrence brings it below 0.5·ln(24) ≈ 1.59.
+     */
     private static double repeatedHalfLoss(Gpt2Model m) {
-        TrainingData.Batch b = new RepeatedTokens(0, 1, 12, 6, 6, 64).batch(new Rng(999));
+        TrainingData.Batch b = new RepeatedTokens(0, 1, 24, 13, 6, 6, 64).batch(new Rng(999));
         try (var off = Autograd.noGrad()) {
-            Tensor logp = m.forward(b.inputs()).logSoftmax(-1); // [64, 12, 13]
+            Tensor logp = m.forward(b.inputs()).logSoftmax(-1); // [64, 12, 25]
             double sum = 0;
             int count = 0;
             for (int r = 0; r < 64; r++) {
@@ -73,8 +76,8 @@ class TrainerTest {
         double before = repeatedHalfLoss(m);
         new Trainer(m, new TrainConfig(300, 20, 1e-2, 1e-3, 0.01, 1.0, 5), TASK).run(300, (s, l, lr) -> { });
         double after = repeatedHalfLoss(m);
-        assertEquals(Math.log(13), before, 0.1, "an untrained model is near uniform");
-        assertTrue(after < 0.5 * Math.log(12), "repeated-half loss " + before + " -> " + after);
+        assertEquals(Math.log(25), before, 0.1, "an untrained model is near uniform");
+        assertTrue(after < 0.5 * Math.log(24), "repeated-half loss " + before + " -> " + after);
     }
 
     @Test
@@ -109,6 +112,34 @@ class TrainerTest {
             float[] x = a.get(k).toFloatArray(), y = b.get(k).toFloatArray();
             for (int i = 0; i < x.length; i++) {
                 assertEquals(x[i], y[i], 1e-5f + 1e-4f * Math.abs(x[i]), k + "[" + i + "]");
+            }
+        }
+    }
+
+    @Test
+    void weightedLossIsTheWeightedMeanOfPerPositionCrossEntropies() {
+        Rng rng = new Rng(21);
+        Tensor logits = Tensor.randn(rng, 5, 7).mul(2f).setRequiresGrad(true);
+        float[] t = {3, -1, 0, 6, 2}, w = {1, 9, 0.5f, 4, 0};
+        Tensor loss = Trainer.weightedCrossEntropy(logits, Tensor.of(t, 5), Tensor.of(w, 5));
+        loss.backward();
+        float[] x = logits.toFloatArray(), g = logits.grad().toFloatArray();
+        double num = 0, den = 0;
+        double[][] p = new double[5][7];
+        for (int i = 0; i < 5; i++) {
+            double max = Double.NEGATIVE_INFINITY, z = 0;
+            for (int k = 0; k < 7; k++) max = Math.max(max, x[i * 7 + k]);
+            for (int k = 0; k < 7; k++) z += Math.exp(x[i * 7 + k] - max);
+            for (int k = 0; k < 7; k++) p[i][k] = Math.exp(x[i * 7 + k] - max) / z;
+            if (t[i] < 0) continue; // row 1 is not counted, whatever its weight
+            num -= w[i] * Math.log(p[i][(int) t[i]]);
+            den += w[i];
+        }
+        assertEquals(num / den, loss.item(), 1e-5);
+        for (int i = 0; i < 5; i++) {
+            for (int k = 0; k < 7; k++) { // d/dlogit of w·CE/Σw = w/Σw · (p − onehot)
+                double want = t[i] < 0 ? 0 : w[i] / den * (p[i][k] - (k == (int) t[i] ? 1 : 0));
+                assertEquals(want, g[i * 7 + k], 1e-6, "grad[" + i + "][" + k + "]");
             }
         }
     }
