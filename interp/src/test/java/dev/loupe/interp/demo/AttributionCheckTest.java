@@ -14,6 +14,7 @@ import dev.loupe.transformer.gpt2.Gpt2Weights;
 import dev.loupe.transformer.train.RepeatedTokens;
 import dev.loupe.transformer.train.TrainConfig;
 import dev.loupe.transformer.train.Trainer;
+import dev.loupe.transformer.train.TrainingData;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +24,17 @@ import org.junit.jupiter.api.Test;
  * answer was changed, so that the induction circuit now predicts the other token.
  */
 class AttributionCheckTest {
-    private static final RepeatedTokens TASK = new RepeatedTokens(0, 1, 16, 7, 7, 16);
+    /** BOS + a block of 7 distinct tokens + the same 7: the earlier copy of position p's answer sits at p − 7. */
+    private static final int BLOCK = 7;
+    private static final RepeatedTokens TASK = new RepeatedTokens(0, 1, 16, 1 + 2 * BLOCK, BLOCK, BLOCK, 16);
+    /** TASK's batches with the loss on the repeated half only (the first copy cannot be predicted): learns faster. */
+    private static final TrainingData TRAINING = rng -> {
+        TrainingData.Batch b = TASK.batch(rng);
+        float[] targets = b.targets().toFloatArray();
+        int positions = b.inputs().length();
+        for (int i = 0; i < targets.length; i++) if (i % positions < BLOCK) targets[i] = -1;
+        return new TrainingData.Batch(b.inputs(), Tensor.of(targets, b.targets().shape()));
+    };
 
     @Test
     void pearsonIsTheTextbookFormula() {
@@ -39,7 +50,7 @@ class AttributionCheckTest {
         Gpt2Config c = Gpt2Config.gpt2(2, 32, 4, 17, 16);
         Gpt2Model model = new Gpt2Model(c, Gpt2Weights.init(c, new Rng(5)));
         TrainConfig training = new TrainConfig(250, 25, 3e-3, 3e-4, 0.01, 1.0, 5);
-        new Trainer(model, training, TASK).run(training.steps(), (step, loss, lr) -> { });
+        new Trainer(model, training, TRAINING).run(training.steps(), (step, loss, lr) -> { });
 
         int[][] rows = TASK.rows(new Rng(99));
         int n = 8, len = rows[0].length - 1; // drop the last token: the last position predicts it
@@ -50,7 +61,7 @@ class AttributionCheckTest {
             corrupt[i] = clean[i].clone();
             answer[i] = rows[i][len];
             other[i] = 1 + (answer[i] - 1 + 1 + i % 15) % 16; // a different random-token id
-            corrupt[i][TASK.half()] = other[i];                // the earlier copy of the answer
+            corrupt[i][BLOCK] = other[i];                    // the earlier copy of the answer
         }
         AttributionCheck.Result r = AttributionCheck.compare(model, TokenBatch.of(clean), TokenBatch.of(corrupt),
                 Metrics.logitDiff(answer, other), true);
