@@ -3,7 +3,7 @@
 #   runtime/    a jlink'ed Java 25 (java.base, jdk.incubator.vector and what JUnit needs)
 #   lib/        loupe-tensor, loupe-kernels, loupe-weights-loader, loupe-transformer, JCuda and its driver binding
 #               (the natives jar cut to libJCudaDriver)
-#   test/       the kernels' test classes, the whole-model GPU test of transformer (Gpt2OnCudaTest and its two
+#   test/       the kernels' test classes, the whole-model GPU test of transformer (Gpt2OnCudaTest and its three
 #               helpers, not transformer's other tests) and the JUnit console launcher
 #   src/main/   the kernel sources and shipped PTX (the PTX manifest and ABI tests read them)
 #   run-gpu.sh  probes the device, runs the GPU tests, then the GEMM benchmark
@@ -39,7 +39,7 @@ natives="$(ls "$deps"/jcuda-natives-*-linux-x86_64.jar)"
    zip -q -r "$out/lib/$(basename "$natives" .jar)-driver-only.jar" lib)
 cp -r kernels/target/test-classes "$out/test/classes"
 mkdir -p "$out/test/transformer-classes/dev/loupe/transformer/gpt2"
-for c in Gpt2OnCudaTest DeviceScenario TestModels; do
+for c in Gpt2OnCudaTest DeviceScenario DeviceTraining TestModels; do
   cp transformer/target/test-classes/dev/loupe/transformer/gpt2/"$c"*.class \
      "$out/test/transformer-classes/dev/loupe/transformer/gpt2/"
 done

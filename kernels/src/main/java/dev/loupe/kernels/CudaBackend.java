@@ -1,9 +1,11 @@
 package dev.loupe.kernels;
 
+import dev.loupe.tensor.AdamWUpdate;
 import dev.loupe.tensor.Backend;
 import dev.loupe.tensor.BinaryOp;
 import dev.loupe.tensor.Device;
 import dev.loupe.tensor.ReduceOp;
+import dev.loupe.tensor.SgdUpdate;
 import dev.loupe.tensor.Storage;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.tensor.UnaryOp;
@@ -16,7 +18,7 @@ import jcuda.Pointer;
  * ops on {@code cuda:0} tensors dispatch here; move tensors with {@link #upload} / {@link #download}.
  *
  * <p>Beyond the interface: {@link #softmaxCausal} (attention scores: scale, causal mask and softmax in one pass),
- * {@link #crossEntropy} / {@link #crossEntropyBackward}, {@link #adamW}, and the GEMM precision switch
+ * {@link #crossEntropy} / {@link #crossEntropyBackward}, and the GEMM precision switch
  * ({@link #matmulPrecision(MatmulPrecision)}; exact FP32 by default). Errors are {@link CudaException}s naming the
  * driver's error and the op. Meant to be driven from one thread at a time.
  */
@@ -244,19 +246,23 @@ public final class CudaBackend implements Backend {
                 rowThreads(c), ptr(logits), ptr(targets), ptr(gloss), ptr(glogits), ints(rows), ints(c));
     }
 
-    /**
-     * One AdamW step (torch.optim.AdamW) in place on contiguous {@code param}, {@code m}, {@code v} from
-     * {@code grad}, all [n]; {@code step} counts from 1 (bias corrections 1 − β^step).
-     */
-    public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
-                      float weightDecay, int step) {
-        if (step < 1) throw new IllegalArgumentException("adamW: step counts from 1, got " + step);
+    @Override
+    public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWUpdate u) {
         long n = param.numel();
         if (n == 0) return;
-        float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
         ctx.launch("adamW", "nn", "loupe_adamw", (int) Math.min(ceilDiv(n, THREADS), 4096), 1, 1, THREADS, ptr(param),
-                ptr(grad), ptr(m), ptr(v), Pointer.to(new long[] {n}), floats(lr), floats(beta1), floats(beta2),
-                floats(eps), floats(weightDecay), floats(bc1), floats(bc2));
+                ptr(grad), ptr(m), ptr(v), Pointer.to(new long[] {n}), floats(u.decay()), floats(u.beta1()),
+                floats(u.beta2()), floats(u.oneMinusBeta1()), floats(u.oneMinusBeta2()), floats(u.stepSize()),
+                floats(u.bc2Sqrt()), floats(u.eps()));
+    }
+
+    @Override
+    public void sgd(Tensor param, Tensor grad, Tensor buffer, SgdUpdate u) {
+        long n = param.numel();
+        if (n == 0) return;
+        ctx.launch("sgd", "nn", "loupe_sgd", (int) Math.min(ceilDiv(n, THREADS), 4096), 1, 1, THREADS, ptr(param),
+                ptr(grad), ptrOrNull(buffer), Pointer.to(new long[] {n}), floats(u.lr()), floats(u.weightDecay()),
+                floats(u.momentum()), ints(u.nesterov() ? 1 : 0), ints(u.firstStep() ? 1 : 0));
     }
 
     @Override

@@ -42,8 +42,10 @@ public final class Trainer {
     private int step;
 
     /**
-     * A trainer at step 0 over {@code model}'s weights (which must be heap leaves: {@code Gpt2Weights.init} or a
-     * model loaded with {@code Placement.HEAP}); marks them as requiring gradients.
+     * A trainer at step 0 over {@code model}'s weights (which must be float32 leaves on the heap or on a device:
+     * {@code Gpt2Weights.init}, a model loaded with {@code Placement.HEAP}, or either moved with
+     * {@code Gpt2Model.to(device)}); marks them as requiring gradients. Batches are built on the host and uploaded
+     * once per step; forward, backward, clipping and the update run on the weights' device.
      */
     public Trainer(Gpt2Model model, TrainConfig config, TrainingData data) {
         this.model = model;
@@ -110,7 +112,8 @@ public final class Trainer {
         TrainingData.Batch batch = data.batch(batchRng(config.seed(), step));
         Tensor logits = model.forward(batch.inputs());
         int n = batch.inputs().batch() * batch.inputs().length();
-        Tensor loss = logits.reshape(n, logits.size(2)).crossEntropy(batch.targets().reshape(n));
+        Tensor targets = batch.targets().reshape(n).to(logits.device());
+        Tensor loss = logits.reshape(n, logits.size(2)).crossEntropy(targets);
         loss.backward();
         clipGradients();
         optimizer.setLr(config.lrAt(step));
@@ -125,24 +128,28 @@ public final class Trainer {
         return new Rng(seed * 0x9E3779B97F4A7C15L + step);
     }
 
-    /** Scales every gradient by min(1, clip / ‖g‖) where ‖g‖ is the L2 norm over all of them. Returns ‖g‖. */
+    /**
+     * Scales every gradient by min(1, clip / ‖g‖) where ‖g‖ is the L2 norm over all of them, on their device: each
+     * gradient's sum of squares is reduced there in float32 and only those sums come back (one transfer), to be
+     * added in double precision. Returns ‖g‖.
+     */
     double clipGradients() {
         List<Tensor> grads = new ArrayList<>();
-        double sq = 0;
         for (Tensor p : model.weights().leaves()) {
-            Tensor g = p.grad();
-            if (g == null) continue;
-            grads.add(g);
-            for (float x : g.toFloatArray()) sq += (double) x * x;
+            if (p.grad() != null) grads.add(p.grad());
         }
-        double norm = Math.sqrt(sq);
-        if (config.clipNorm() > 0 && Double.isFinite(config.clipNorm()) && norm > config.clipNorm()) {
-            float scale = (float) (config.clipNorm() / (norm + 1e-6)); // PyTorch's clip_grad_norm_ adds 1e-6 too
-            try (var off = Autograd.noGrad()) {
+        if (grads.isEmpty()) return 0;
+        double sq = 0;
+        try (var off = Autograd.noGrad()) {
+            Tensor[] sums = grads.stream().map(g -> g.mul(g).sum()).toArray(Tensor[]::new);
+            for (float x : Tensor.stack(0, sums).toFloatArray()) sq += x;
+            double norm = Math.sqrt(sq);
+            if (config.clipNorm() > 0 && Double.isFinite(config.clipNorm()) && norm > config.clipNorm()) {
+                float scale = (float) (config.clipNorm() / (norm + 1e-6)); // PyTorch's clip_grad_norm_ adds 1e-6 too
                 for (Tensor g : grads) g.copyFrom(g.mul(scale));
             }
+            return norm;
         }
-        return norm;
     }
 
     /**
