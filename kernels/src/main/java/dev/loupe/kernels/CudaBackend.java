@@ -28,9 +28,43 @@ public final class CudaBackend implements Backend {
 
     private final CudaContext ctx;
     private volatile MatmulPrecision precision = MatmulPrecision.FP32;
+    private volatile Cublas cublas; // null: Loupe's GEMM
+    private volatile String gemmDescription = "Loupe's GEMM";
 
     CudaBackend(CudaContext ctx) {
         this.ctx = ctx;
+    }
+
+    /**
+     * Chooses the GEMM engine for {@link #matmul} (see {@link GemmEngine}); {@link Cuda} applies the
+     * {@code loupe.cuda.gemm} property this way when it opens the device.
+     *
+     * @throws IllegalStateException for {@link GemmEngine#CUBLAS} when cuBLAS cannot be loaded or started, with why
+     */
+    public synchronized void gemmEngine(GemmEngine engine) {
+        GemmEngine.Choice choice = engine.resolve(() -> {
+            if (cublas != null) return null;
+            String failure = Cublas.loadFailure();
+            if (failure != null) return failure;
+            try {
+                cublas = Cublas.open(ctx);
+                return null;
+            } catch (CudaException e) {
+                return "cublasCreate failed: " + e.getMessage();
+            }
+        });
+        gemmDescription = choice.description();
+        if (!choice.cublas()) cublas = null;
+    }
+
+    /** Which GEMM {@link #matmul} runs and why, in one line (e.g. "cuBLAS unavailable: ...; using Loupe's GEMM"). */
+    public String gemmDescription() {
+        return gemmDescription;
+    }
+
+    /** Whether {@link #matmul} hands products to cuBLAS (those whose layout it takes). */
+    public boolean usesCublas() {
+        return cublas != null;
     }
 
     /** Device name, compute capability, driver version and memory, in one line. */
@@ -151,6 +185,8 @@ public final class CudaBackend implements Backend {
             return;
         }
         MatmulPrecision p = precision;
+        Cublas blas = cublas;
+        if (blas != null && blas.gemm(g, p, devicePointer(a), devicePointer(b), devicePointer(out))) return;
         String kernel = switch (p) {
             case FP32 -> "loupe_gemm_f32";
             case TF32 -> "loupe_gemm_tf32";
@@ -332,6 +368,11 @@ public final class CudaBackend implements Backend {
     /** Threads per row for row kernels: enough warps for the row, 32 to 256. */
     private static int rowThreads(int d) {
         return Math.max(32, Math.min(THREADS, ceilDiv(d, 32) * 32));
+    }
+
+    /** The device pointer of {@code t}'s first element (for library calls that take pointers, not parameters). */
+    private static Pointer devicePointer(Tensor t) {
+        return ((CudaStorage) t.storage()).pointer(t.offset());
     }
 
     private Pointer ptr(Tensor t) {
