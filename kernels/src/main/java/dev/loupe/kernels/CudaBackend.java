@@ -25,6 +25,17 @@ import jcuda.Pointer;
 public final class CudaBackend implements Backend {
     private static final int THREADS = 256;
     private static final int MAX_GRID = 65535;
+    /**
+     * Tile edge of the cp.async tensor-core GEMM; products with m or n below it use the 64x64 kernels, which keep
+     * more blocks busy on small outputs.
+     */
+    private static final int LARGE_TILE = 128;
+    /** The 128x128 kernels by precision and operand layouts (spelled out, so PtxManifestTest finds each). */
+    private static final java.util.Map<String, String> LARGE_KERNELS = java.util.Map.of(
+            "TF32_rr", "loupe_gemm128_tf32_rr", "TF32_rc", "loupe_gemm128_tf32_rc",
+            "TF32_cr", "loupe_gemm128_tf32_cr", "TF32_cc", "loupe_gemm128_tf32_cc",
+            "BF16_rr", "loupe_gemm128_bf16_rr", "BF16_rc", "loupe_gemm128_bf16_rc",
+            "BF16_cr", "loupe_gemm128_bf16_cr", "BF16_cc", "loupe_gemm128_bf16_cc");
 
     private final CudaContext ctx;
     private volatile MatmulPrecision precision = MatmulPrecision.FP32;
@@ -187,6 +198,14 @@ public final class CudaBackend implements Backend {
         MatmulPrecision p = precision;
         Cublas blas = cublas;
         if (blas != null && blas.gemm(g, p, devicePointer(a), devicePointer(b), devicePointer(out))) return;
+        String large = p == MatmulPrecision.FP32 || g.m() < LARGE_TILE || g.n() < LARGE_TILE ? null
+                : g.largeTileLayout(a.offset(), b.offset());
+        if (large != null) {
+            String kernel = LARGE_KERNELS.get(p + "_" + large);
+            ctx.launch("matmul (" + p + ")", "gemm", kernel, ceilDiv(g.n(), LARGE_TILE), ceilDiv(g.m(), LARGE_TILE),
+                    Math.min(g.batchCount(), MAX_GRID), 256, Pointer.to(g.pack()), ptr(a), ptr(b), ptr(out));
+            return;
+        }
         String kernel = switch (p) {
             case FP32 -> "loupe_gemm_f32";
             case TF32 -> "loupe_gemm_tf32";
