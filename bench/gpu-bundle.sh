@@ -2,11 +2,12 @@
 # Builds a self-contained folder for a GPU machine that has the NVIDIA driver but no JDK, no Maven, no network:
 #   runtime/    a jlink'ed Java 25 (java.base, jdk.incubator.vector and what JUnit needs)
 #   lib/        loupe-tensor, loupe-kernels, loupe-weights-loader, loupe-transformer, JCuda and its driver binding
-#               (the natives jar cut to libJCudaDriver)
-#   test/       the kernels' test classes, the whole-model GPU test of transformer (Gpt2OnCudaTest and its two
+#               (the natives jar cut to libJCudaDriver), JCublas and its v2 binding (cut to libJCublas2)
+#   test/       the kernels' test classes, the whole-model GPU test of transformer (Gpt2OnCudaTest and its three
 #               helpers, not transformer's other tests) and the JUnit console launcher
 #   src/main/   the kernel sources and shipped PTX (the PTX manifest and ABI tests read them)
-#   run-gpu.sh  probes the device, runs the GPU tests, then the GEMM benchmark
+#   run-gpu.sh  probes the device (and says which GEMM is active), runs the GPU tests, then the GEMM benchmark
+#               (with cuBLAS as the comparison line where libcublas.so.12 loads)
 # and checks that the whole folder stays well under 64 MB.
 #
 #   bench/gpu-bundle.sh [OUT_DIR]      default: target/gpu-bundle (and target/gpu-bundle.tar.gz)
@@ -32,14 +33,18 @@ rm -rf "$out"
 mkdir -p "$out/lib" "$out/test" "$out/src"
 cp tensor/target/loupe-tensor-*[0-9T].jar kernels/target/loupe-kernels-*[0-9T].jar \
    weights-loader/target/loupe-weights-loader-*[0-9T].jar transformer/target/loupe-transformer-*[0-9T].jar "$out/lib/"
-cp "$deps"/jcuda-[0-9]*.jar "$out/lib/"
+cp "$deps"/jcuda-[0-9]*.jar "$deps"/jcublas-[0-9]*.jar "$out/lib/"
 # The natives jar carries four libraries (26 MB); the backend uses only the driver API binding.
 natives="$(ls "$deps"/jcuda-natives-*-linux-x86_64.jar)"
 (cd "$deps" && mkdir -p nat && cd nat && unzip -q "$natives" 'lib/libJCudaDriver-*' && \
    zip -q -r "$out/lib/$(basename "$natives" .jar)-driver-only.jar" lib)
+# JCublas's natives: only the cuBLAS v2 binding (it loads where libcublas.so.12 exists; loupe.cuda.gemm=auto).
+blas_natives="$(ls "$deps"/jcublas-natives-*-linux-x86_64.jar)"
+(cd "$deps" && mkdir -p blas && cd blas && unzip -q "$blas_natives" 'lib/libJCublas2-*' && \
+   zip -q -r "$out/lib/$(basename "$blas_natives" .jar)-v2-only.jar" lib)
 cp -r kernels/target/test-classes "$out/test/classes"
 mkdir -p "$out/test/transformer-classes/dev/loupe/transformer/gpt2"
-for c in Gpt2OnCudaTest DeviceScenario TestModels; do
+for c in Gpt2OnCudaTest DeviceScenario DeviceTraining TestModels; do
   cp transformer/target/test-classes/dev/loupe/transformer/gpt2/"$c"*.class \
      "$out/test/transformer-classes/dev/loupe/transformer/gpt2/"
 done

@@ -229,3 +229,169 @@ extern "C" __global__ void __launch_bounds__(128) loupe_gemm_bf16(GemmGeometry g
                                                                   float* C) {
     gemm_tensor_core<true>(g, A, B, C);
 }
+
+// ---------------------------------------------------------------- tensor cores, large tiles: 128x128, cp.async
+
+// The fast path for TF32/BF16 products whose operands each have a unit stride along one dim (row- or column-major,
+// so every transpose of a dense matrix qualifies), that dim's extent a multiple of 4 and the other stride a multiple
+// of 4, with 16-byte-aligned bases (CudaBackend checks all of it and uses the kernels above otherwise). A block of
+// 256 threads (8 warps as 2 x 4, each owning a 64x32 piece) computes a 128x128 tile of out; k advances 16 at a time
+// through two shared-memory stages filled by cp.async (16-byte copies, zero-filled past the edges), so the copy of
+// step s + 1 overlaps the tensor-core work of step s. Operands stay float32 in shared memory and are rounded to
+// TF32 or BF16 when fragments are read (which is why there is no ldmatrix: it moves 16-bit elements).
+
+#define L_BM 128
+#define L_BN 128
+#define L_BK 16
+#define L_STAGE_FLOATS 2560 // max(128 x (16 + 4), 16 x (128 + 8)): one operand's tile, padded
+
+// Row pitch of a staged tile with `cols` columns. The padding makes the fragment reads conflict-free: 16-wide rows
+// (+4: a warp reads rows group·20 + t, 32 distinct banks) and 128-wide rows (+8: rows t·136 + group).
+__host__ __device__ constexpr int pitch(int cols) {
+    return cols + (cols == L_BK ? 4 : 8);
+}
+
+__device__ __forceinline__ void cp_async16(float* smem, const float* gmem, bool valid) {
+    unsigned s = (unsigned) __cvta_generic_to_shared(smem);
+    int bytes = valid ? 16 : 0; // 0: nothing is read, the 16 bytes are zero-filled
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(bytes));
+}
+
+__device__ __forceinline__ void cp_async_commit() {
+    asm volatile("cp.async.commit_group;\n" ::);
+}
+
+__device__ __forceinline__ void cp_async_wait_one() { // all but the newest group have landed
+    asm volatile("cp.async.wait_group 1;\n" ::);
+}
+
+// One operand's [rows, cols] tile (rows x cols = 2048 floats, as 512 16-byte chunks, 2 per thread) from a matrix
+// whose unit-stride dim is cols: tile element (r, c) goes to s[r * pitch(cols) + c].
+__device__ __forceinline__ void load_tile(float* s, const float* g, long long rowStride, int rows, int cols,
+                                          int rowLimit, int colLimit, int tid) {
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        int chunk = tid + i * 256, perRow = cols / 4;
+        int r = chunk / perRow, c = (chunk % perRow) * 4;
+        bool valid = r < rowLimit && c < colLimit;
+        const float* src = valid ? g + (long long) r * rowStride + c : g;
+        cp_async16(s + r * pitch(cols) + c, src, valid);
+    }
+}
+
+// A_COL: a is column-major (sam == 1), staged [k][m]; else row-major (sak == 1), staged [m][k].
+// B_COL: b is column-major (sbk == 1), staged [n][k]; else row-major (sbn == 1), staged [k][n].
+template <bool BF16, bool A_COL, bool B_COL>
+__device__ __forceinline__ void gemm_large(const GemmGeometry& g, const float* A, const float* B, float* C) {
+    __shared__ __align__(16) float smem[2][2][L_STAGE_FLOATS]; // [stage][a | b]
+    int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    int group = lane >> 2, t = lane & 3;
+    int wm = (warp >> 2) * 64, wn = (warp & 3) * 32;
+    int m0 = blockIdx.y * L_BM, n0 = blockIdx.x * L_BN;
+    for (int z = blockIdx.z; z < g.batch; z += gridDim.z) {
+        long long oa, ob, oo;
+        batch_offsets(g, z, &oa, &ob, &oo);
+        const float* a = A + oa;
+        const float* b = B + ob;
+        int tiles = (g.k + L_BK - 1) / L_BK;
+        auto stage = [&](int buf, int k0) {
+            if (A_COL) load_tile(smem[buf][0], a + (long long) k0 * g.sak + m0, g.sak, L_BK, L_BM, g.k - k0, g.m - m0, tid);
+            else load_tile(smem[buf][0], a + (long long) m0 * g.sam + k0, g.sam, L_BM, L_BK, g.m - m0, g.k - k0, tid);
+            if (B_COL) load_tile(smem[buf][1], b + (long long) n0 * g.sbn + k0, g.sbn, L_BN, L_BK, g.n - n0, g.k - k0, tid);
+            else load_tile(smem[buf][1], b + (long long) k0 * g.sbk + n0, g.sbk, L_BK, L_BN, g.k - k0, g.n - n0, tid);
+        };
+        float acc[4][4][4] = {};
+        stage(0, 0);
+        cp_async_commit();
+        for (int kt = 0; kt < tiles; kt++) {
+            if (kt + 1 < tiles) stage((kt + 1) & 1, (kt + 1) * L_BK);
+            cp_async_commit(); // possibly empty: keeps "wait for all but the newest" right on the last step
+            cp_async_wait_one();
+            __syncthreads();
+            const float* as = smem[kt & 1][0];
+            const float* bs = smem[kt & 1][1];
+            // Tile element accessors: a (row r of m, k) and b (k, column c of n).
+            auto av = [&](int r, int k) { return A_COL ? as[k * pitch(L_BM) + r] : as[r * pitch(L_BK) + k]; };
+            auto bv = [&](int k, int c) { return B_COL ? bs[c * pitch(L_BK) + k] : bs[k * pitch(L_BN) + c]; };
+            if (BF16) {
+                uint32_t af[4][4], bf[4][2];
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    int r = wm + i * 16 + group;
+                    af[i][0] = to_bf16x2(av(r, 2 * t), av(r, 2 * t + 1));
+                    af[i][1] = to_bf16x2(av(r + 8, 2 * t), av(r + 8, 2 * t + 1));
+                    af[i][2] = to_bf16x2(av(r, 2 * t + 8), av(r, 2 * t + 9));
+                    af[i][3] = to_bf16x2(av(r + 8, 2 * t + 8), av(r + 8, 2 * t + 9));
+                }
+#pragma unroll
+                for (int j = 0; j < 4; j++) {
+                    int col = wn + j * 8 + group;
+                    bf[j][0] = to_bf16x2(bv(2 * t, col), bv(2 * t + 1, col));
+                    bf[j][1] = to_bf16x2(bv(2 * t + 8, col), bv(2 * t + 9, col));
+                }
+#pragma unroll
+                for (int i = 0; i < 4; i++)
+#pragma unroll
+                    for (int j = 0; j < 4; j++)
+                        mma_bf16(acc[i][j], af[i][0], af[i][1], af[i][2], af[i][3], bf[j][0], bf[j][1]);
+            } else {
+#pragma unroll
+                for (int ks = 0; ks < L_BK; ks += 8) {
+                    uint32_t af[4][4], bf[4][2];
+#pragma unroll
+                    for (int i = 0; i < 4; i++) {
+                        int r = wm + i * 16 + group;
+                        af[i][0] = to_tf32(av(r, ks + t));
+                        af[i][1] = to_tf32(av(r + 8, ks + t));
+                        af[i][2] = to_tf32(av(r, ks + t + 4));
+                        af[i][3] = to_tf32(av(r + 8, ks + t + 4));
+                    }
+#pragma unroll
+                    for (int j = 0; j < 4; j++) {
+                        int col = wn + j * 8 + group;
+                        bf[j][0] = to_tf32(bv(ks + t, col));
+                        bf[j][1] = to_tf32(bv(ks + t + 4, col));
+                    }
+#pragma unroll
+                    for (int i = 0; i < 4; i++)
+#pragma unroll
+                        for (int j = 0; j < 4; j++)
+                            mma_tf32(acc[i][j], af[i][0], af[i][1], af[i][2], af[i][3], bf[j][0], bf[j][1]);
+                }
+            }
+            __syncthreads(); // the stage just read is refilled two steps on
+        }
+        float* c = C + oo;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+#pragma unroll
+            for (int j = 0; j < 4; j++) {
+#pragma unroll
+                for (int q = 0; q < 4; q++) {
+                    int gm = m0 + wm + i * 16 + group + (q >> 1) * 8;
+                    int gn = n0 + wn + j * 8 + 2 * t + (q & 1);
+                    if (gm < g.m && gn < g.n) {
+                        float* p = c + (long long) gm * g.som + (long long) gn * g.son;
+                        *p = g.accumulate ? *p + acc[i][j][q] : acc[i][j][q];
+                    }
+                }
+            }
+        }
+        __syncthreads(); // the next batch entry's first stage overwrites shared memory
+    }
+}
+
+#define LOUPE_GEMM_LARGE(name, bf16, acol, bcol)                                                      \
+    extern "C" __global__ void __launch_bounds__(256, 2) name(GemmGeometry g, const float* A, const float* B, \
+                                                              float* C) {                                     \
+        gemm_large<bf16, acol, bcol>(g, A, B, C);                                                             \
+    }
+
+LOUPE_GEMM_LARGE(loupe_gemm128_tf32_rr, false, false, false)
+LOUPE_GEMM_LARGE(loupe_gemm128_tf32_rc, false, false, true)
+LOUPE_GEMM_LARGE(loupe_gemm128_tf32_cr, false, true, false)
+LOUPE_GEMM_LARGE(loupe_gemm128_tf32_cc, false, true, true)
+LOUPE_GEMM_LARGE(loupe_gemm128_bf16_rr, true, false, false)
+LOUPE_GEMM_LARGE(loupe_gemm128_bf16_rc, true, false, true)
+LOUPE_GEMM_LARGE(loupe_gemm128_bf16_cr, true, true, false)
+LOUPE_GEMM_LARGE(loupe_gemm128_bf16_cc, true, true, true)

@@ -163,17 +163,34 @@ extern "C" __global__ void loupe_cross_entropy_backward(const float* logits, con
     }
 }
 
-// One AdamW step in place, as torch.optim.AdamW: p *= 1 - lr·wd; m, v updated; p -= lr·m̂ / (√v̂ + eps), with
-// m̂ = m / bc1 and v̂ = v / bc2 (bc = 1 - beta^step). p, g, m, v: [n].
-extern "C" __global__ void loupe_adamw(float* p, const float* g, float* m, float* v, long long n, float lr,
-                                       float beta1, float beta2, float eps, float wd, float bc1, float bc2) {
+// One AdamW step in place over contiguous [n] arrays, operation for operation as the CPU's (dev.loupe.tensor
+// .AdamWUpdate): every product, sum, quotient and square root rounded once (the _rn intrinsics stop nvcc from
+// contracting them into FMAs), so a device step equals the CPU's bit for bit.
+extern "C" __global__ void loupe_adamw(float* p, const float* g, float* m, float* v, long long n, float decay,
+                                       float beta1, float beta2, float c1, float c2, float step_size,
+                                       float bc2_sqrt, float eps) {
     LOUPE_FOR(i, n) {
         float gi = g[i];
-        float mi = beta1 * m[i] + (1.f - beta1) * gi;
-        float vi = beta2 * v[i] + (1.f - beta2) * gi * gi;
+        float mi = __fadd_rn(__fmul_rn(m[i], beta1), __fmul_rn(gi, c1));
+        float vi = __fadd_rn(__fmul_rn(v[i], beta2), __fmul_rn(__fmul_rn(gi, gi), c2));
         m[i] = mi;
         v[i] = vi;
-        float pi = p[i] * (1.f - lr * wd);
-        p[i] = pi - lr * (mi / bc1) / (sqrtf(vi / bc2) + eps);
+        float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vi), bc2_sqrt), eps);
+        p[i] = __fsub_rn(__fmul_rn(p[i], decay), __fmul_rn(__fdiv_rn(mi, denom), step_size));
+    }
+}
+
+// One SGD step in place (dev.loupe.tensor.SgdUpdate): fused where PyTorch's CPU kernel fuses, rounded once
+// elsewhere. buf is null without momentum.
+extern "C" __global__ void loupe_sgd(float* p, const float* g, float* buf, long long n, float lr, float wd,
+                                     float mu, int nesterov, int first) {
+    LOUPE_FOR(i, n) {
+        float d = fmaf(wd, p[i], g[i]);
+        if (buf != nullptr) {
+            float b = first ? d : __fadd_rn(__fmul_rn(mu, buf[i]), d);
+            buf[i] = b;
+            d = nesterov ? fmaf(mu, b, d) : b;
+        }
+        p[i] = fmaf(-lr, d, p[i]);
     }
 }

@@ -63,10 +63,12 @@ public final class Cuda {
             try {
                 CudaContext ctx = CudaContext.open(0);
                 backend = new CudaBackend(ctx);
+                backend.gemmEngine(GemmEngine.fromSystemProperty()); // an explicit but unloadable cuBLAS throws
                 Backends.register(backend);
                 reason = null;
             } catch (UnsatisfiedLinkError e) {
-                reason = "no CUDA driver: JCuda's native library could not be loaded (" + linkCause(e) + ")";
+                reason = "no CUDA driver: JCuda's native library could not be loaded (" + missingLibrary(e, "libcuda.so.1",
+                        "the NVIDIA driver provides it") + ")";
             } catch (LinkageError e) { // e.g. ExceptionInInitializerError from JCudaDriver's static initialiser
                 Throwable cause = e.getCause() == null ? e : e.getCause();
                 reason = "no CUDA driver: " + cause.getClass().getSimpleName() + " while loading JCuda ("
@@ -75,6 +77,9 @@ public final class Cuda {
                 reason = e.result() == 100 // CUDA_ERROR_NO_DEVICE
                         ? "no CUDA device: the driver loaded but reports no device (" + e.getMessage() + ")"
                         : "CUDA device unusable: " + e.getMessage();
+            } catch (IllegalArgumentException | IllegalStateException e) { // loupe.cuda.gemm: bad or unmet
+                backend = null;
+                reason = "CUDA GEMM: " + e.getMessage();
             } catch (RuntimeException e) {
                 reason = "CUDA initialisation failed: " + e;
             }
@@ -82,29 +87,37 @@ public final class Cuda {
             REASON = reason;
         }
 
-        /**
-         * The line of JCuda's (multi-line) loading report that names the missing shared library, e.g. "libcuda.so.1:
-         * cannot open shared object file", else its first line.
-         */
-        private static String linkCause(Throwable e) {
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(lib(?!JCuda)[\\w.+-]*\\.so[\\w.]*: [^\\n]*)")
-                    .matcher(String.valueOf(e.getMessage()));
-            String found = null;
-            while (m.find()) found = m.group(1);
-            return found != null ? found + "; the NVIDIA driver provides it" : firstLine(e);
-        }
+    }
 
-        private static String firstLine(Throwable e) {
-            String m = String.valueOf(e.getMessage());
-            int nl = m.indexOf('\n');
-            return nl < 0 ? m : m.substring(0, nl);
+    /**
+     * The line of JCuda's (multi-line) native-loading report that names the missing shared library, e.g.
+     * "libcuda.so.1: cannot open shared object file", with {@code hint} appended when it is {@code expected}; else
+     * the report's first line.
+     */
+    static String missingLibrary(Throwable e, String expected, String hint) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(lib(?!JCu)[\\w.+-]*\\.so[\\w.]*): ([^\\n]*)")
+                .matcher(String.valueOf(e.getMessage()));
+        String lib = null, why = null;
+        while (m.find()) {
+            lib = m.group(1);
+            why = m.group(2);
         }
+        if (lib == null) return firstLine(e);
+        String line = why.startsWith("cannot open shared object file") ? lib + " not found" : lib + ": " + why;
+        return lib.equals(expected) ? line + "; " + hint : line;
+    }
+
+    static String firstLine(Throwable e) {
+        String m = String.valueOf(e.getMessage());
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
     }
 
     /** Prints whether CUDA is available (and why not); exit status 0 either way. */
     public static void main(String[] args) {
         if (available()) {
             System.out.println("CUDA available: " + backend().describe());
+            System.out.println("GEMM: " + backend().gemmDescription());
         } else {
             System.out.println("no CUDA device available: " + unavailableReason());
         }

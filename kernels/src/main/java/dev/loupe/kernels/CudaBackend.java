@@ -1,9 +1,11 @@
 package dev.loupe.kernels;
 
+import dev.loupe.tensor.AdamWUpdate;
 import dev.loupe.tensor.Backend;
 import dev.loupe.tensor.BinaryOp;
 import dev.loupe.tensor.Device;
 import dev.loupe.tensor.ReduceOp;
+import dev.loupe.tensor.SgdUpdate;
 import dev.loupe.tensor.Storage;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.tensor.UnaryOp;
@@ -16,19 +18,64 @@ import jcuda.Pointer;
  * ops on {@code cuda:0} tensors dispatch here; move tensors with {@link #upload} / {@link #download}.
  *
  * <p>Beyond the interface: {@link #softmaxCausal} (attention scores: scale, causal mask and softmax in one pass),
- * {@link #crossEntropy} / {@link #crossEntropyBackward}, {@link #adamW}, and the GEMM precision switch
+ * {@link #crossEntropy} / {@link #crossEntropyBackward}, and the GEMM precision switch
  * ({@link #matmulPrecision(MatmulPrecision)}; exact FP32 by default). Errors are {@link CudaException}s naming the
  * driver's error and the op. Meant to be driven from one thread at a time.
  */
 public final class CudaBackend implements Backend {
     private static final int THREADS = 256;
     private static final int MAX_GRID = 65535;
+    /**
+     * Tile edge of the cp.async tensor-core GEMM; products with m or n below it use the 64x64 kernels, which keep
+     * more blocks busy on small outputs.
+     */
+    private static final int LARGE_TILE = 128;
+    /** The 128x128 kernels by precision and operand layouts (spelled out, so PtxManifestTest finds each). */
+    private static final java.util.Map<String, String> LARGE_KERNELS = java.util.Map.of(
+            "TF32_rr", "loupe_gemm128_tf32_rr", "TF32_rc", "loupe_gemm128_tf32_rc",
+            "TF32_cr", "loupe_gemm128_tf32_cr", "TF32_cc", "loupe_gemm128_tf32_cc",
+            "BF16_rr", "loupe_gemm128_bf16_rr", "BF16_rc", "loupe_gemm128_bf16_rc",
+            "BF16_cr", "loupe_gemm128_bf16_cr", "BF16_cc", "loupe_gemm128_bf16_cc");
 
     private final CudaContext ctx;
     private volatile MatmulPrecision precision = MatmulPrecision.FP32;
+    private volatile Cublas cublas; // null: Loupe's GEMM
+    private volatile String gemmDescription = "Loupe's GEMM";
 
     CudaBackend(CudaContext ctx) {
         this.ctx = ctx;
+    }
+
+    /**
+     * Chooses the GEMM engine for {@link #matmul} (see {@link GemmEngine}); {@link Cuda} applies the
+     * {@code loupe.cuda.gemm} property this way when it opens the device.
+     *
+     * @throws IllegalStateException for {@link GemmEngine#CUBLAS} when cuBLAS cannot be loaded or started, with why
+     */
+    public synchronized void gemmEngine(GemmEngine engine) {
+        GemmEngine.Choice choice = engine.resolve(() -> {
+            if (cublas != null) return null;
+            String failure = Cublas.loadFailure();
+            if (failure != null) return failure;
+            try {
+                cublas = Cublas.open(ctx);
+                return null;
+            } catch (CudaException e) {
+                return "cublasCreate failed: " + e.getMessage();
+            }
+        });
+        gemmDescription = choice.description();
+        if (!choice.cublas()) cublas = null;
+    }
+
+    /** Which GEMM {@link #matmul} runs and why, in one line (e.g. "cuBLAS unavailable: ...; using Loupe's GEMM"). */
+    public String gemmDescription() {
+        return gemmDescription;
+    }
+
+    /** Whether {@link #matmul} hands products to cuBLAS (those whose layout it takes). */
+    public boolean usesCublas() {
+        return cublas != null;
     }
 
     /** Device name, compute capability, driver version and memory, in one line. */
@@ -149,6 +196,16 @@ public final class CudaBackend implements Backend {
             return;
         }
         MatmulPrecision p = precision;
+        Cublas blas = cublas;
+        if (blas != null && blas.gemm(g, p, devicePointer(a), devicePointer(b), devicePointer(out))) return;
+        String large = p == MatmulPrecision.FP32 || g.m() < LARGE_TILE || g.n() < LARGE_TILE ? null
+                : g.largeTileLayout(a.offset(), b.offset());
+        if (large != null) {
+            String kernel = LARGE_KERNELS.get(p + "_" + large);
+            ctx.launch("matmul (" + p + ")", "gemm", kernel, ceilDiv(g.n(), LARGE_TILE), ceilDiv(g.m(), LARGE_TILE),
+                    Math.min(g.batchCount(), MAX_GRID), 256, Pointer.to(g.pack()), ptr(a), ptr(b), ptr(out));
+            return;
+        }
         String kernel = switch (p) {
             case FP32 -> "loupe_gemm_f32";
             case TF32 -> "loupe_gemm_tf32";
@@ -244,19 +301,23 @@ public final class CudaBackend implements Backend {
                 rowThreads(c), ptr(logits), ptr(targets), ptr(gloss), ptr(glogits), ints(rows), ints(c));
     }
 
-    /**
-     * One AdamW step (torch.optim.AdamW) in place on contiguous {@code param}, {@code m}, {@code v} from
-     * {@code grad}, all [n]; {@code step} counts from 1 (bias corrections 1 − β^step).
-     */
-    public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
-                      float weightDecay, int step) {
-        if (step < 1) throw new IllegalArgumentException("adamW: step counts from 1, got " + step);
+    @Override
+    public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWUpdate u) {
         long n = param.numel();
         if (n == 0) return;
-        float bc1 = (float) (1 - Math.pow(beta1, step)), bc2 = (float) (1 - Math.pow(beta2, step));
         ctx.launch("adamW", "nn", "loupe_adamw", (int) Math.min(ceilDiv(n, THREADS), 4096), 1, 1, THREADS, ptr(param),
-                ptr(grad), ptr(m), ptr(v), Pointer.to(new long[] {n}), floats(lr), floats(beta1), floats(beta2),
-                floats(eps), floats(weightDecay), floats(bc1), floats(bc2));
+                ptr(grad), ptr(m), ptr(v), Pointer.to(new long[] {n}), floats(u.decay()), floats(u.beta1()),
+                floats(u.beta2()), floats(u.oneMinusBeta1()), floats(u.oneMinusBeta2()), floats(u.stepSize()),
+                floats(u.bc2Sqrt()), floats(u.eps()));
+    }
+
+    @Override
+    public void sgd(Tensor param, Tensor grad, Tensor buffer, SgdUpdate u) {
+        long n = param.numel();
+        if (n == 0) return;
+        ctx.launch("sgd", "nn", "loupe_sgd", (int) Math.min(ceilDiv(n, THREADS), 4096), 1, 1, THREADS, ptr(param),
+                ptr(grad), ptrOrNull(buffer), Pointer.to(new long[] {n}), floats(u.lr()), floats(u.weightDecay()),
+                floats(u.momentum()), ints(u.nesterov() ? 1 : 0), ints(u.firstStep() ? 1 : 0));
     }
 
     @Override
@@ -326,6 +387,11 @@ public final class CudaBackend implements Backend {
     /** Threads per row for row kernels: enough warps for the row, 32 to 256. */
     private static int rowThreads(int d) {
         return Math.max(32, Math.min(THREADS, ceilDiv(d, 32) * 32));
+    }
+
+    /** The device pointer of {@code t}'s first element (for library calls that take pointers, not parameters). */
+    private static Pointer devicePointer(Tensor t) {
+        return ((CudaStorage) t.storage()).pointer(t.offset());
     }
 
     private Pointer ptr(Tensor t) {

@@ -6,8 +6,11 @@ import java.util.Locale;
 
 /**
  * GEMM throughput on the CUDA device at GPT-2-small training shapes (B·T = 8192 rows), one JSON line per shape and
- * precision: {@code {"precision":"TF32","m":8192,"n":2304,"k":768,"batch":1,"ms":...,"tflops":...}}. A benchmark,
- * not a test: it prints figures and asserts nothing. Without a device it prints the probe's reason and exits 0.
+ * precision and engine: {@code {"engine":"loupe","precision":"TF32","m":8192,"n":2304,"k":768,"batch":1,"ms":...,
+ * "tflops":...}}. When cuBLAS loads (see {@link GemmEngine}) each Loupe line is followed by cuBLAS's on the same
+ * operands, with {@code "vs_cublas"} (Loupe's throughput over cuBLAS's) on it; otherwise a line says why there is no
+ * comparison. A benchmark, not a test: it prints figures and asserts nothing. Without a device it prints the probe's
+ * reason and exits 0.
  *
  * <p>Usage: {@code GemmBenchmark [--iters N] [--precision FP32|TF32|BF16]...}
  */
@@ -39,24 +42,42 @@ public final class GemmBenchmark {
         }
         CudaBackend gpu = Cuda.backend();
         System.out.println("{\"device\":\"" + gpu.describe() + "\"}");
+        gpu.gemmEngine(GemmEngine.AUTO);
+        boolean compare = gpu.usesCublas();
+        if (!compare) System.out.println("{\"cublas\":\"" + gpu.gemmDescription().replace("\"", "'") + "\"}");
         Rng rng = new Rng(1);
         for (int[] s : SHAPES) {
             int m = s[0], n = s[1], k = s[2], batch = s[3];
             Tensor a = gpu.upload(Tensor.randn(rng, batch, m, k)), b = gpu.upload(Tensor.randn(rng, batch, k, n));
             for (MatmulPrecision p : precisions) {
                 gpu.matmulPrecision(p);
-                a.matmul(b); // warm-up: JIT of the module, allocator pools
-                gpu.synchronize();
-                long t0 = System.nanoTime();
-                for (int i = 0; i < iters; i++) a.matmul(b);
-                gpu.synchronize();
-                double ms = (System.nanoTime() - t0) / 1e6 / iters;
-                double tflops = 2.0 * m * n * k * batch / (ms * 1e-3) / 1e12;
-                System.out.printf(Locale.ROOT,
-                        "{\"precision\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,\"batch\":%d,\"ms\":%.3f,\"tflops\":%.2f}%n",
-                        p, m, n, k, batch, ms, tflops);
+                gpu.gemmEngine(GemmEngine.LOUPE);
+                double ours = time(gpu, a, b, iters);
+                print("loupe", p, s, ours, "");
+                if (compare) {
+                    gpu.gemmEngine(GemmEngine.CUBLAS);
+                    double theirs = time(gpu, a, b, iters);
+                    print("cublas", p, s, theirs, String.format(Locale.ROOT, ",\"vs_cublas\":%.2f", theirs / ours));
+                }
             }
         }
+        gpu.gemmEngine(GemmEngine.fromSystemProperty());
         gpu.matmulPrecision(MatmulPrecision.FP32);
+    }
+
+    /** Milliseconds per product, after one warm-up (module JIT, allocator pools). */
+    private static double time(CudaBackend gpu, Tensor a, Tensor b, int iters) {
+        a.matmul(b);
+        gpu.synchronize();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < iters; i++) a.matmul(b);
+        gpu.synchronize();
+        return (System.nanoTime() - t0) / 1e6 / iters;
+    }
+
+    private static void print(String engine, MatmulPrecision p, int[] s, double ms, String extra) {
+        double tflops = 2.0 * s[0] * s[1] * s[2] * s[3] / (ms * 1e-3) / 1e12;
+        System.out.printf(Locale.ROOT, "{\"engine\":\"%s\",\"precision\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,"
+                + "\"batch\":%d,\"ms\":%.3f,\"tflops\":%.2f%s}%n", engine, p, s[0], s[1], s[2], s[3], ms, tflops, extra);
     }
 }

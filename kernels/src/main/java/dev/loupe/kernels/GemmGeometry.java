@@ -62,4 +62,23 @@ record GemmGeometry(int m, int n, int k, int[] batch, int[][] batchStride, int[]
         p[PACKED_INTS - 1] = accumulate ? 1 : 0;
         return p;
     }
+
+    /**
+     * The operand layouts for the 128x128 cp.async kernels ({@code loupe_gemm128_<precision>_<a><b>}): "r" for a
+     * row-major operand (unit stride along its columns), "c" for a column-major one, e.g. "rc" for {@code x @ wᵀ};
+     * null when they do not apply. Each operand needs its unit-stride dim's extent and its other stride (and its
+     * batch strides and element offset, for 16-byte-aligned copies) to be multiples of 4.
+     *
+     * @param aOffset the element offset of a's first element in its (256-byte-aligned) allocation; likewise b
+     */
+    String largeTileLayout(long aOffset, long bOffset) {
+        int sam = matrix[0], sak = matrix[1], sbk = matrix[2], sbn = matrix[3];
+        for (int d = 0; d < batch.length; d++) {
+            if (batchStride[0][d] % 4 != 0 || batchStride[1][d] % 4 != 0) return null;
+        }
+        if (aOffset % 4 != 0 || bOffset % 4 != 0) return null;
+        String la = sak == 1 && k % 4 == 0 && sam % 4 == 0 ? "r" : sam == 1 && m % 4 == 0 && sak % 4 == 0 ? "c" : null;
+        String lb = sbn == 1 && n % 4 == 0 && sbk % 4 == 0 ? "r" : sbk == 1 && k % 4 == 0 && sbn % 4 == 0 ? "c" : null;
+        return la == null || lb == null ? null : la + lb;
+    }
 }

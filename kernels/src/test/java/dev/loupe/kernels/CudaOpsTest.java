@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.loupe.tensor.AdamWUpdate;
 import dev.loupe.tensor.BinaryOp;
 import dev.loupe.tensor.Rng;
+import dev.loupe.tensor.SgdUpdate;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.tensor.UnaryOp;
 import dev.loupe.tensor.cpu.CpuBackend;
@@ -214,13 +216,42 @@ class CudaOpsTest {
         Tensor p = Tensor.randn(rng, 1000), grad = Tensor.randn(rng, 1000), m = Tensor.randn(rng, 1000).mul(0.1f),
                 v = Tensor.rand(rng, 1000).mul(0.01f);
         Tensor dp = up(p), dm = up(m), dv = up(v);
-        gpu.adamW(dp, up(grad), dm, dv, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 3);
+        AdamWUpdate u = AdamWUpdate.of(1e-3, 0.9, 0.95, 1e-8, 0.1f, 3);
+        gpu.adamW(dp, up(grad), dm, dv, u);
         float[] pp = dp.toFloatArray();
+        // ... and bit for bit against the CPU's kernel (the same float32 operations, each rounded once).
+        Tensor cp = p.contiguous().mul(1f), cm = m.mul(1f), cv = v.mul(1f);
+        new CpuBackend().adamW(cp, grad, cm, cv, u);
+        assertArrayEquals(cp.toFloatArray(), pp, "AdamW on the device vs the CPU");
+        assertArrayEquals(cm.toFloatArray(), dm.toFloatArray(), "AdamW's first moment on the device vs the CPU");
+        assertArrayEquals(cv.toFloatArray(), dv.toFloatArray(), "AdamW's second moment on the device vs the CPU");
         for (int i = 0; i < 1000; i++) {
             double gi = grad.get(i), mi = 0.9 * m.get(i) + 0.1 * gi, vi = 0.95 * v.get(i) + 0.05 * gi * gi;
             double want = p.get(i) * (1 - 1e-3 * 0.1)
                     - 1e-3 * (mi / (1 - Math.pow(0.9, 3))) / (Math.sqrt(vi / (1 - Math.pow(0.95, 3))) + 1e-8);
             assertEquals(want, pp[i], 1e-5 * Math.max(1, Math.abs(want)), "param " + i);
         }
+    }
+
+    @Test
+    void sgdStepsEqualTheCpuBitForBit() {
+        Rng rng = new Rng(31);
+        int n = 1000;
+        Tensor p = Tensor.randn(rng, n), grad = Tensor.randn(rng, n), buf = Tensor.randn(rng, n);
+        for (boolean nesterov : new boolean[] {false, true}) {
+            for (boolean first : new boolean[] {false, true}) {
+                SgdUpdate u = new SgdUpdate(0.05f, 0.01f, 0.9f, nesterov, first);
+                Tensor dp = up(p), db = up(buf), cp = p.mul(1f), cb = buf.mul(1f);
+                gpu.sgd(dp, up(grad), db, u);
+                new CpuBackend().sgd(cp, grad, cb, u);
+                assertArrayEquals(cp.toFloatArray(), dp.toFloatArray(), "param, " + u);
+                assertArrayEquals(cb.toFloatArray(), db.toFloatArray(), "momentum, " + u);
+            }
+        }
+        SgdUpdate plain = new SgdUpdate(0.05f, 0f, 0f, false, false);
+        Tensor dp = up(p), cp = p.mul(1f);
+        gpu.sgd(dp, up(grad), null, plain);
+        new CpuBackend().sgd(cp, grad, null, plain);
+        assertArrayEquals(cp.toFloatArray(), dp.toFloatArray(), "param without momentum");
     }
 }

@@ -87,4 +87,16 @@ public interface Backend {
      * {@code values} and {@code indices} are [..., k].
      */
     void topK(Tensor a, int k, boolean largest, Tensor values, Tensor indices);
+
+    /**
+     * One AdamW step in place: {@code param}, {@code m}, {@code v} are updated from {@code grad} as
+     * {@link AdamWUpdate} states, in exactly its float32 operations; all four are contiguous [n].
+     */
+    void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWUpdate update);
+
+    /**
+     * One SGD step in place: {@code param} (and the momentum {@code buffer}, null without momentum) are updated from
+     * {@code grad} as {@link SgdUpdate} states, with its fused multiply-adds; all contiguous [n].
+     */
+    void sgd(Tensor param, Tensor grad, Tensor buffer, SgdUpdate update);
 }

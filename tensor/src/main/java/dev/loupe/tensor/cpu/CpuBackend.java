@@ -1,10 +1,12 @@
 package dev.loupe.tensor.cpu;
 
+import dev.loupe.tensor.AdamWUpdate;
 import dev.loupe.tensor.Backend;
 import dev.loupe.tensor.BinaryOp;
 import dev.loupe.tensor.Device;
 import dev.loupe.tensor.FloatStorage;
 import dev.loupe.tensor.ReduceOp;
+import dev.loupe.tensor.SgdUpdate;
 import dev.loupe.tensor.Storage;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.tensor.UnaryOp;
@@ -144,6 +146,16 @@ public final class CpuBackend implements Backend {
         index = heap(index);
         src = heap(src);
         IndexKernels.scatterAdd(dst, dim, index, src);
+    }
+
+    @Override
+    public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWUpdate update) {
+        OptimizerKernels.adamW(param, heap(grad), m, v, update);
+    }
+
+    @Override
+    public void sgd(Tensor param, Tensor grad, Tensor buffer, SgdUpdate update) {
+        OptimizerKernels.sgd(param, heap(grad), buffer, update);
     }
 
     @Override

@@ -1,10 +1,12 @@
 package dev.loupe.tensor.fake;
 
+import dev.loupe.tensor.AdamWUpdate;
 import dev.loupe.tensor.Backend;
 import dev.loupe.tensor.Backends;
 import dev.loupe.tensor.BinaryOp;
 import dev.loupe.tensor.Device;
 import dev.loupe.tensor.ReduceOp;
+import dev.loupe.tensor.SgdUpdate;
 import dev.loupe.tensor.Storage;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.tensor.UnaryOp;
@@ -180,5 +182,17 @@ public final class FakeDeviceBackend implements Backend {
     public void topK(Tensor a, int k, boolean largest, Tensor values, Tensor indices) {
         count("topK");
         cpu.topK(host("topK", a), k, largest, host("topK", values), host("topK", indices));
+    }
+
+    @Override
+    public void adamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWUpdate update) {
+        count("adamW");
+        cpu.adamW(host("adamW", param), host("adamW", grad), host("adamW", m), host("adamW", v), update);
+    }
+
+    @Override
+    public void sgd(Tensor param, Tensor grad, Tensor buffer, SgdUpdate update) {
+        count("sgd");
+        cpu.sgd(host("sgd", param), host("sgd", grad), host("sgd", buffer), update);
     }
 }

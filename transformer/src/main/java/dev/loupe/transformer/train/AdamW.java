@@ -1,11 +1,9 @@
 package dev.loupe.transformer.train;
 
-import dev.loupe.tensor.Parallel;
+import dev.loupe.tensor.AdamWUpdate;
 import dev.loupe.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Adam with decoupled weight decay (Loshchilov and Hutter), step for step as {@code torch.optim.AdamW}: for each
@@ -15,27 +13,25 @@ import jdk.incubator.vector.VectorSpecies;
  *   m ← β1 · m + (1 − β1) · g          v ← β2 · v + (1 − β2) · g²
  *   p ← p − lr / (1 − β1^t) · m / (√v / √(1 − β2^t) + ε)
  * </pre>
- * with ε outside the square root and wd taken from the parameter's {@link ParamGroup}. The moments are float32 arrays
- * the size of each parameter (created on its first step), so the optimizer holds twice the model's size.
+ * with ε outside the square root and wd taken from the parameter's {@link ParamGroup}. The moments are float32
+ * tensors the size of each parameter on its device (created on its first step), so the optimizer holds twice the
+ * model's size there. The update is one fused primitive per parameter ({@code Backend.adamW}: SIMD over the cores on
+ * the CPU, one kernel on a GPU), and every device computes the same float32 operations ({@link AdamWUpdate}).
  *
- * <p>Not thread-safe; the update itself is split over {@link Parallel#threads()} cores.
+ * <p>Not thread-safe.
  */
 public final class AdamW implements Optimizer {
-    /** Below this many elements a parameter is updated on the caller's thread. */
-    private static final int GRAIN = 1 << 16;
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-
     private final List<ParamGroup> groups;
     private final List<State> states = new ArrayList<>();
     private final double beta1, beta2, eps;
     private double lr;
 
-    /** Per-parameter state: moments in storage order and the step count. */
+    /** Per-parameter state: moments [n] in storage order on the parameter's device, and the step count. */
     private static final class State {
         final Tensor param;
         final int[] order;
         final float weightDecay;
-        float[] m, v;
+        Tensor m, v;
         int steps;
 
         State(Tensor param, int[] order, float weightDecay) {
@@ -54,7 +50,7 @@ public final class AdamW implements Optimizer {
      * @param groups parameters with their weight decay (see {@link ParamGroup#split}); a parameter must not appear
      *               twice
      * @throws IllegalArgumentException for lr &lt; 0, a beta outside [0, 1), ε &lt; 0, or a parameter that is not a
-     *                                  dense heap leaf
+     *                                  dense float32 leaf (on the heap or a device)
      */
     public AdamW(List<ParamGroup> groups, double lr, double beta1, double beta2, double eps) {
         if (!(beta1 >= 0 && beta1 < 1)) throw new IllegalArgumentException("beta1 must be in [0, 1) but was " + beta1);
@@ -99,48 +95,16 @@ public final class AdamW implements Optimizer {
         for (State s : states) {
             Tensor grad = s.param.grad();
             if (grad == null) continue;
-            update(s, Params.inOrder(grad, s.order));
-        }
-    }
-
-    private void update(State s, Tensor grad) {
-        int n = s.param.numel();
-        if (s.m == null) {
-            s.m = new float[n];
-            s.v = new float[n];
-        }
-        s.steps++;
-        // Scalars in double, as PyTorch computes them in Python, then rounded once.
-        float decay = (float) (1 - lr * s.weightDecay);
-        float b1 = (float) beta1, b2 = (float) beta2, c1 = (float) (1 - beta1), c2 = (float) (1 - beta2);
-        float stepSize = (float) (lr / (1 - Math.pow(beta1, s.steps)));
-        float bc2Sqrt = (float) Math.sqrt(1 - Math.pow(beta2, s.steps));
-        float e = (float) eps;
-        float[] p = Params.array(s.param), g = Params.array(grad), m = s.m, v = s.v;
-        int po = s.param.offset(), go = grad.offset();
-        Parallel.forRange(n, GRAIN, (from, to) -> {
-            int i = from;
-            // One pass over p, g, m, v (memory-bound: 28 bytes per element), in SIMD lanes with a scalar tail.
-            for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
-                FloatVector gi = FloatVector.fromArray(S, g, go + i);
-                FloatVector mi = FloatVector.fromArray(S, m, i).mul(b1).add(gi.mul(c1));
-                FloatVector vi = FloatVector.fromArray(S, v, i).mul(b2).add(gi.mul(gi).mul(c2));
-                mi.intoArray(m, i);
-                vi.intoArray(v, i);
-                FloatVector denom = vi.sqrt().div(bc2Sqrt).add(e);
-                FloatVector pi = FloatVector.fromArray(S, p, po + i).mul(decay);
-                pi.sub(mi.div(denom).mul(stepSize)).intoArray(p, po + i);
+            int n = s.param.numel();
+            if (s.m == null) {
+                s.m = Tensor.zeros(s.param.device(), n);
+                s.v = Tensor.zeros(s.param.device(), n);
             }
-            for (; i < to; i++) {
-                float gi = g[go + i];
-                float mi = m[i] * b1 + gi * c1;
-                float vi = v[i] * b2 + gi * gi * c2;
-                m[i] = mi;
-                v[i] = vi;
-                float pi = p[po + i] * decay;
-                p[po + i] = pi - stepSize * (mi / ((float) Math.sqrt(vi) / bc2Sqrt + e));
-            }
-        });
+            s.steps++;
+            AdamWUpdate u = AdamWUpdate.of(lr, beta1, beta2, eps, s.weightDecay, s.steps);
+            s.param.backend().adamW(Params.flat(s.param, s.order), Params.flatGrad(s.param, grad, s.order),
+                    s.m, s.v, u);
+        }
     }
 
     /**
@@ -154,7 +118,8 @@ public final class AdamW implements Optimizer {
     public List<ParamState> state() {
         List<ParamState> out = new ArrayList<>();
         for (State s : states) {
-            out.add(new ParamState(s.steps, s.m == null ? null : s.m.clone(), s.v == null ? null : s.v.clone()));
+            out.add(new ParamState(s.steps, s.m == null ? null : s.m.toFloatArray(),
+                    s.v == null ? null : s.v.toFloatArray()));
         }
         return out;
     }
@@ -179,8 +144,8 @@ public final class AdamW implements Optimizer {
                         + " elements");
             }
             s.steps = p.steps();
-            s.m = p.m() == null ? null : p.m().clone();
-            s.v = p.v() == null ? null : p.v().clone();
+            s.m = p.m() == null ? null : Tensor.of(p.m().clone(), n).to(s.param.device());
+            s.v = p.v() == null ? null : Tensor.of(p.v().clone(), n).to(s.param.device());
         }
     }
 

@@ -10,7 +10,7 @@ import java.util.function.BiPredicate;
  * Parameters that share a weight decay: the usual split is one group of matrices that decay and one of biases,
  * LayerNorm weights (and often embeddings) that do not.
  *
- * @param params      leaf tensors on the heap, each contiguous; updated in place
+ * @param params      float32 leaf tensors (on the heap or one device), each a gapless block; updated in place
  * @param weightDecay decoupled weight decay (AdamW) or L2 coefficient (SGD) for this group, ≥ 0
  */
 public record ParamGroup(List<Tensor> params, double weightDecay) {

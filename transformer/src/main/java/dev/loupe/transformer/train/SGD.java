@@ -1,6 +1,6 @@
 package dev.loupe.transformer.train;
 
-import dev.loupe.tensor.Parallel;
+import dev.loupe.tensor.SgdUpdate;
 import dev.loupe.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,22 +14,21 @@ import java.util.List;
  *   d ← d + μ · b (Nesterov) or b (classical)      (when μ &gt; 0)
  *   p ← p − lr · d
  * </pre>
- * The momentum buffer b is a float32 array per parameter. Not thread-safe.
+ * The momentum buffer b is a float32 tensor per parameter on its device; the update is one fused primitive per
+ * parameter ({@code Backend.sgd}), the same float32 operations on every device. Not thread-safe.
  */
 public final class SGD implements Optimizer {
-    private static final int GRAIN = 1 << 16;
-
     private final List<Tensor> params = new ArrayList<>();
     private final List<int[]> orders = new ArrayList<>();
     private final List<Float> decays = new ArrayList<>();
-    private final List<float[]> buffers = new ArrayList<>();
+    private final List<Tensor> buffers = new ArrayList<>();
     private final double momentum;
     private final boolean nesterov;
     private double lr;
 
     /**
      * @throws IllegalArgumentException for lr &lt; 0, momentum outside [0, 1), Nesterov without momentum, or a
-     *                                  parameter that is not a dense heap leaf
+     *                                  parameter that is not a dense float32 leaf (on the heap or a device)
      */
     public SGD(List<ParamGroup> groups, double lr, double momentum, boolean nesterov) {
         if (!(momentum >= 0 && momentum < 1)) {
@@ -65,25 +64,11 @@ public final class SGD implements Optimizer {
         for (int k = 0; k < params.size(); k++) {
             Tensor param = params.get(k), grad = param.grad();
             if (grad == null) continue;
-            grad = Params.inOrder(grad, orders.get(k));
             boolean first = momentum > 0 && buffers.get(k) == null;
-            if (first) buffers.set(k, new float[param.numel()]);
-            float[] p = Params.array(param), g = Params.array(grad), buf = buffers.get(k);
-            int po = param.offset(), go = grad.offset();
-            float wd = decays.get(k), mu = (float) momentum, rate = (float) lr;
-            boolean nest = nesterov;
-            Parallel.forRange(param.numel(), GRAIN, (from, to) -> {
-                // Fused where PyTorch's add(x, alpha) fuses (its CPU kernel is an fma), so roundings match.
-                for (int i = from; i < to; i++) {
-                    float d = Math.fma(wd, p[po + i], g[go + i]);
-                    if (buf != null) {
-                        float b = first ? d : mu * buf[i] + d;
-                        buf[i] = b;
-                        d = nest ? Math.fma(mu, b, d) : b;
-                    }
-                    p[po + i] = Math.fma(-rate, d, p[po + i]);
-                }
-            });
+            if (first) buffers.set(k, Tensor.zeros(param.device(), param.numel()));
+            int[] order = orders.get(k);
+            param.backend().sgd(Params.flat(param, order), Params.flatGrad(param, grad, order), buffers.get(k),
+                    new SgdUpdate((float) lr, decays.get(k), (float) momentum, nesterov, first));
         }
     }
 

@@ -42,8 +42,10 @@ public final class Trainer {
     private int step;
 
     /**
-     * A trainer at step 0 over {@code model}'s weights (which must be heap leaves: {@code Gpt2Weights.init} or a
-     * model loaded with {@code Placement.HEAP}); marks them as requiring gradients.
+     * A trainer at step 0 over {@code model}'s weights (which must be float32 leaves on the heap or on a device:
+     * {@code Gpt2Weights.init}, a model loaded with {@code Placement.HEAP}, or either moved with
+     * {@code Gpt2Model.to(device)}); marks them as requiring gradients. Batches are built on the host and uploaded
+     * once per step; forward, backward, clipping and the update run on the weights' device.
      */
     public Trainer(Gpt2Model model, TrainConfig config, TrainingData data) {
         this.model = model;
@@ -110,7 +112,7 @@ public final class Trainer {
         TrainingData.Batch batch = data.batch(batchRng(config.seed(), step));
         Tensor logits = model.forward(batch.inputs());
         int n = batch.inputs().batch() * batch.inputs().length();
-        Tensor flat = logits.reshape(n, logits.size(2)), targets = batch.targets().reshape(n);
+        Tensor flat = logits.reshape(n, logits.size(2)), targets = batch.targets().reshape(n).to(logits.device());
         Tensor loss = batch.weights() == null ? flat.crossEntropy(targets)
                 : weightedCrossEntropy(flat, targets, batch.weights().reshape(n));
         loss.backward();
@@ -123,7 +125,8 @@ public final class Trainer {
     }
 
     /**
-     * Σ w·CE / Σ w over the rows with a target ≥ 0: logits [n, vocab], targets and weights [n]; a scalar.
+     * Σ w·CE / Σ w over the rows with a target ≥ 0: logits [n, vocab], targets and weights [n] (any device; read on the
+     * host); a scalar on the logits' device.
      *
      * @throws IllegalArgumentException when no counted row has a positive weight
      */
@@ -138,8 +141,8 @@ public final class Trainer {
         }
         if (!(total > 0)) throw new IllegalArgumentException("the batch has no counted position with weight > 0");
         for (int i = 0; i < n; i++) wn[i] = t[i] < 0 ? 0 : (float) (w[i] / total);
-        Tensor picked = logits.logSoftmax(1).gather(1, Tensor.of(idx, n, 1)).reshape(n); // log p(target)
-        return picked.mul(Tensor.of(wn, n)).sum().neg();
+        Tensor picked = logits.logSoftmax(1).gather(1, Tensor.of(idx, n, 1).to(logits.device())).reshape(n); // log p(target)
+        return picked.mul(Tensor.of(wn, n).to(logits.device())).sum().neg();
     }
 
     /** The generator of step {@code step}'s batch: a pure function of the seed and the step. */
@@ -147,24 +150,28 @@ public final class Trainer {
         return new Rng(seed * 0x9E3779B97F4A7C15L + step);
     }
 
-    /** Scales every gradient by min(1, clip / ‖g‖) where ‖g‖ is the L2 norm over all of them. Returns ‖g‖. */
+    /**
+     * Scales every gradient by min(1, clip / ‖g‖) where ‖g‖ is the L2 norm over all of them, on their device: each
+     * gradient's sum of squares is reduced there in float32 and only those sums come back (one transfer), to be
+     * added in double precision. Returns ‖g‖.
+     */
     double clipGradients() {
         List<Tensor> grads = new ArrayList<>();
-        double sq = 0;
         for (Tensor p : model.weights().leaves()) {
-            Tensor g = p.grad();
-            if (g == null) continue;
-            grads.add(g);
-            for (float x : g.toFloatArray()) sq += (double) x * x;
+            if (p.grad() != null) grads.add(p.grad());
         }
-        double norm = Math.sqrt(sq);
-        if (config.clipNorm() > 0 && Double.isFinite(config.clipNorm()) && norm > config.clipNorm()) {
-            float scale = (float) (config.clipNorm() / (norm + 1e-6)); // PyTorch's clip_grad_norm_ adds 1e-6 too
-            try (var off = Autograd.noGrad()) {
+        if (grads.isEmpty()) return 0;
+        double sq = 0;
+        try (var off = Autograd.noGrad()) {
+            Tensor[] sums = grads.stream().map(g -> g.mul(g).sum()).toArray(Tensor[]::new);
+            for (float x : Tensor.stack(0, sums).toFloatArray()) sq += x;
+            double norm = Math.sqrt(sq);
+            if (config.clipNorm() > 0 && Double.isFinite(config.clipNorm()) && norm > config.clipNorm()) {
+                float scale = (float) (config.clipNorm() / (norm + 1e-6)); // PyTorch's clip_grad_norm_ adds 1e-6 too
                 for (Tensor g : grads) g.copyFrom(g.mul(scale));
             }
+            return norm;
         }
-        return norm;
     }
 
     /**

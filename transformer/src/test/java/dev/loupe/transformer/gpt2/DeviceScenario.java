@@ -114,7 +114,7 @@ final class DeviceScenario {
         want.paramGrads().forEach((n, t) -> close(t, got.paramGrads().get(n), rtol, "gradient of " + n));
     }
 
-    private static void close(Tensor want, Tensor got, double rtol, String what) {
+    static void close(Tensor want, Tensor got, double rtol, String what) {
         if (!Arrays.equals(want.shape(), got.shape())) {
             fail(what + ": shape " + Arrays.toString(got.shape()) + ", expected " + Arrays.toString(want.shape()));
         }

@@ -32,4 +32,22 @@ class Gpt2OnCudaTest {
         DeviceScenario.compare(DeviceScenario.run(TestModels::neo, 72, Device.CPU),
                 DeviceScenario.run(TestModels::neo, 72, Cuda.device()), RTOL);
     }
+
+    /**
+     * Three Trainer steps (AdamW, clipping) and three SGD steps on the GPU against the CPU. The update kernels round
+     * as the CPU does, so the differences come only from the gradients' summation order; 1e-4 of each parameter's
+     * scale allows for them (lr 1e-3, so an update is at most ~1e-3 per step).
+     */
+    @Test
+    void trainingStepsMatchTheCpu() {
+        DeviceTraining.compare(DeviceTraining.trainer(73, Device.CPU, 3), DeviceTraining.trainer(73, Cuda.device(), 3),
+                DeviceTraining.initial(73), RTOL);
+        DeviceTraining.compare(DeviceTraining.sgd(74, Device.CPU, 3), DeviceTraining.sgd(74, Cuda.device(), 3),
+                DeviceTraining.initial(74), RTOL);
+    }
+
+    @Test
+    void greedyGenerationMatchesTheCpu() {
+        DeviceTraining.compareTokens(DeviceTraining.greedy(75, Device.CPU), DeviceTraining.greedy(75, Cuda.device()));
+    }
 }

@@ -50,4 +50,25 @@ class Gpt2OnFakeDeviceTest {
         TokenBatch batch = TokenBatch.of(new int[] {1, 2, 3});
         TestModels.assertSame(cpu.forward(batch), dev.forward(batch).to(Device.CPU), "logits after the move");
     }
+
+    @Test
+    void trainerStepsWithAdamWAndClippingEqualTheCpuBitForBit() {
+        int before = FAKE.calls("adamW");
+        DeviceTraining.Run dev = DeviceTraining.trainer(64, FAKE.device(), 3);
+        assertTrue(FAKE.calls("adamW") > before, "the update ran on the fake device");
+        DeviceTraining.compare(DeviceTraining.trainer(64, Device.CPU, 3), dev, DeviceTraining.initial(64), 0);
+    }
+
+    @Test
+    void sgdWithNesterovMomentumEqualsTheCpuBitForBit() {
+        int before = FAKE.calls("sgd");
+        DeviceTraining.Run dev = DeviceTraining.sgd(65, FAKE.device(), 3);
+        assertTrue(FAKE.calls("sgd") > before, "the update ran on the fake device");
+        DeviceTraining.compare(DeviceTraining.sgd(65, Device.CPU, 3), dev, DeviceTraining.initial(65), 0);
+    }
+
+    @Test
+    void greedyGenerationEqualsTheCpu() {
+        DeviceTraining.compareTokens(DeviceTraining.greedy(66, Device.CPU), DeviceTraining.greedy(66, FAKE.device()));
+    }
 }
