@@ -33,7 +33,7 @@ final class DeviceTraining {
     }
 
     static final Gpt2Config CONFIG = Gpt2Config.gpt2(2, 32, 4, 13, 13);
-    private static final RepeatedTokens TASK = new RepeatedTokens(0, 1, 12, 6, 6, 8);
+    private static final RepeatedTokens TASK = new RepeatedTokens(0, 1, 12, 13, 6, 6, 8);
 
     /** The losses of each step and every parameter after the last, on the host. */
     record Run(float[] losses, Map<String, Tensor> params) {
