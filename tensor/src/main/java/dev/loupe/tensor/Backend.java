@@ -48,6 +48,12 @@ public interface Backend {
      */
     void matmul(Tensor a, Tensor b, Tensor out, boolean accumulate);
 
+    /**
+     * {@code out = a @ b + bias}: as {@link #matmul} without accumulation, with {@code bias} [n] added to every row
+     * of every product in the same pass (a linear layer's affine map).
+     */
+    void matmulBias(Tensor a, Tensor b, Tensor bias, Tensor out);
+
     /** Softmax (or log-softmax) of contiguous {@code a} over its last dim into {@code out}. */
     void softmax(Tensor a, boolean log, Tensor out);
 

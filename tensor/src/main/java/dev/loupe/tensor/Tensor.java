@@ -592,6 +592,17 @@ public final class Tensor {
     public Tensor matmul(Tensor other) { return LinearAlgebra.matmul(this, other); }
 
     /**
+     * A linear layer's affine map, {@code this @ weight + bias}: [..., k] @ [k, n] + [n] → [..., n], the bias added
+     * inside the product (no separate pass, no intermediate tensor). Equal to {@code matmul(weight).add(bias)} up to
+     * float rounding (the bias is where the sum starts, not added at the end), with the same gradients. A null
+     * {@code bias} is the plain product.
+     *
+     * @throws IllegalArgumentException when this has rank 0, the weight is not 2-D, the inner dims differ, or the bias
+     *     is not [n]
+     */
+    public Tensor linear(Tensor weight, Tensor bias) { return LinearAlgebra.linear(this, weight, bias); }
+
+    /**
      * Einstein summation over letter subscripts, e.g. {@code einsum("bpd,dv->bpv", resid, wU)} or
      * {@code einsum("bqhd,bkhd->bhqk", q, k)}; an explicit output after {@code ->} or, without one, the letters
      * that occur once, in alphabetical order. {@code ...} is not supported.

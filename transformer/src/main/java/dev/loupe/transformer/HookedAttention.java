@@ -45,6 +45,6 @@ public final class HookedAttention {
             Tensor result = run.point(resultName, Tensor.einsum("bphd,hdm->bphm", z, wOHeads)); // [b, p, h, m]
             return result.sum(2).add(bO);
         }
-        return z.reshape(b, p, wO.size(0)).matmul(wO).add(bO);
+        return z.reshape(b, p, wO.size(0)).linear(wO, bO);
     }
 }
