@@ -61,6 +61,38 @@ final class VectorMath {
         return p.mul(pow2(n1)).mul(pow2(n2));
     }
 
+    /**
+     * {@code y[yo + i] = e^(x[xo + i] - shift)} for i in [0, n), returning their sum (lanes added in a fixed order);
+     * {@code y} may be {@code x} at the same offset. The same arithmetic as {@link #exp}, bit for bit, but written out
+     * inside the loop: a kernel loop that calls {@link #exp} gets it inlined only while C2 has not yet compiled
+     * {@code exp} on its own; once it has (it is hot in every caller that still runs interpreted or in C1), C2 refuses
+     * to inline the "already compiled big method", the vectors crossing the call are boxed, and the loop runs about
+     * ten times slower. Which happens first depends on JIT timing, so the hot loops (softmax, the GELU's Gaussian,
+     * {@code Tensor.exp}) call this instead.
+     */
+    static float expShiftedRow(float[] x, int xo, float shift, float[] y, int yo, int n) {
+        FloatVector sum = FloatVector.zero(S);
+        FloatVector e3 = c(E3), e4 = c(E4), e5 = c(E5), e2 = c(E2);
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector xc = FloatVector.fromArray(S, x, xo + i, m).sub(shift).max(-105f).min(89f);
+            FloatVector t = xc.fma(LOG2E, ROUNDER);
+            FloatVector k = t.sub(ROUNDER);
+            IntVector ni = t.reinterpretAsInts().sub(ROUNDER_BITS);
+            FloatVector r = k.mul(-LN2_HI).add(xc).add(k.mul(-LN2_LO));
+            FloatVector q = r.fma(E7, E6).fma(r, e5).fma(r, e4).fma(r, e3).fma(r, e2);
+            FloatVector p = q.mul(r).fma(r, r).add(1f);
+            IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
+            IntVector n2 = ni.sub(n1);
+            FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector e = p.mul(s1).mul(s2);
+            e.intoArray(y, yo + i, m);
+            sum = sum.add(e, m);
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
+    }
+
     /** e^x - 1 for x &lt;= 0 (what tanh and sigmoid need), accurate relative to the result near 0. */
     static FloatVector expm1NonPositive(FloatVector x) {
         FloatVector xc = x.max(-30f); // e^-30 - 1 is -1 in float
@@ -181,12 +213,29 @@ final class VectorMath {
         return halfErfc.blend(upper, x.compare(VectorOperators.GT, 0f)).blend(x, x.test(VectorOperators.IS_NAN));
     }
 
-    /** e^(-x²/2) with x² split into a rounded part and its exact error, so large |x| lose no relative accuracy. */
-    static FloatVector expHalfSquareNeg(FloatVector x) {
-        x = x.max(-20f).min(20f); // e^-200 is 0 in float; keeps inf·inf - inf (NaN) out of the error term
-        FloatVector hi = x.mul(x);
-        FloatVector lo = x.fma(x, hi.neg());
-        return exp(hi.mul(-0.5f)).mul(lo.fma(-0.5f, 1f));
+    /**
+     * {@code g[i] = e^(-x[xo + i]²/2)} for i in [0, n), with x² split into a rounded part and its exact error, so
+     * large |x| lose no relative accuracy: e^(-hi/2) through {@link #expShiftedRow} (see there why a row), then the
+     * factor (1 - lo/2). Three short passes; {@code g} should be small enough to stay in L1.
+     */
+    static void expHalfSquareNegRow(float[] x, int xo, float[] g, int n) {
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector v = halfSquareClamp(FloatVector.fromArray(S, x, xo + i, m));
+            v.mul(v).mul(-0.5f).intoArray(g, i, m);
+        }
+        expShiftedRow(g, 0, 0f, g, 0, n);
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector v = halfSquareClamp(FloatVector.fromArray(S, x, xo + i, m));
+            FloatVector lo = v.fma(v, v.mul(v).neg());
+            FloatVector.fromArray(S, g, i, m).mul(lo.fma(-0.5f, 1f)).intoArray(g, i, m);
+        }
+    }
+
+    /** e^-200 is 0 in float; the clamp keeps inf·inf - inf (NaN) out of the error term. */
+    private static FloatVector halfSquareClamp(FloatVector x) {
+        return x.max(-20f).min(20f);
     }
 
     /** e^(z²)·erfc(z) for z in [0, 10] (clamped there: beyond, e^(-z²) underflows anyway). */
