@@ -54,6 +54,13 @@ public interface Backend {
      */
     void matmulBias(Tensor a, Tensor b, Tensor bias, Tensor out);
 
+    /**
+     * Scaled dot-product attention into contiguous {@code out} [b, p, h, d]: {@code q} [b, p, h, d], {@code k} and
+     * {@code v} [b, s, h, d], each with unit stride along d; {@code mask} null or [b, 1, p, s] (strides 0 allowed).
+     * See {@link Tensor#attention}.
+     */
+    void attention(Tensor q, Tensor k, Tensor v, float scale, Tensor mask, Tensor out);
+
     /** Softmax (or log-softmax) of contiguous {@code a} over its last dim into {@code out}. */
     void softmax(Tensor a, boolean log, Tensor out);
 

@@ -619,6 +619,24 @@ public final class Tensor {
     public Tensor logSoftmax(int dim) { return NN.softmax(this, dim, true); }
 
     /**
+     * Scaled dot-product attention, {@code softmax(q·kᵀ·scale + mask)·v} per batch entry and head, without
+     * materializing the scores or the pattern (use the composite ops when those are wanted): the same numbers as
+     * {@code q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)).mul(scale).add(mask).softmax(-1)} times v,
+     * permuted back. Differentiable (through those composite ops when a gradient is needed).
+     *
+     * @param q     [batch, pos, head, d_head]
+     * @param k     [batch, key_pos, head, d_head]
+     * @param v     [batch, key_pos, head, d_head]
+     * @param scale multiplies the scores
+     * @param mask  additive, broadcastable to [batch, 1, pos, key_pos] (0 or -inf), or null
+     * @return [batch, pos, head, d_head], contiguous
+     * @throws IllegalArgumentException when the shapes do not agree
+     */
+    public static Tensor attention(Tensor q, Tensor k, Tensor v, float scale, Tensor mask) {
+        return Attention.apply(q, k, v, scale, mask);
+    }
+
+    /**
      * LayerNorm over the last dim: {@code (x - mean) / sqrt(var + eps) * weight + bias}, population variance.
      *
      * @param weight [d] or null

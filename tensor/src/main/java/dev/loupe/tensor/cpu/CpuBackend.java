@@ -90,6 +90,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void attention(Tensor q, Tensor k, Tensor v, float scale, Tensor mask, Tensor out) {
+        AttentionKernel.attention(heap(q), heap(k), heap(v), scale, heap(mask), out);
+    }
+
+    @Override
     public void softmax(Tensor a, boolean log, Tensor out) {
         a = heap(a);
         NNKernels.softmax(a, log, out);

@@ -28,7 +28,7 @@ final class NNKernels {
     // ---------------------------------------------------------------- row reductions
 
     /** Max of x[off .. off + n); nan if any element is nan; -inf for n == 0. */
-    private static float rowMax(float[] x, int off, int n) {
+    static float rowMax(float[] x, int off, int n) {
         FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY), m1 = m0;
         int i = 0;
         for (; i + 2 * L <= n; i += 2 * L) {
@@ -151,7 +151,7 @@ final class NNKernels {
     }
 
     /** y[i] *= c over n elements. */
-    private static void scale(float[] y, int yo, int n, float c) {
+    static void scale(float[] y, int yo, int n, float c) {
         int i = 0;
         for (; i < F.loopBound(n); i += L) FloatVector.fromArray(F, y, yo + i).mul(c).intoArray(y, yo + i);
         for (; i < n; i++) y[yo + i] *= c;
