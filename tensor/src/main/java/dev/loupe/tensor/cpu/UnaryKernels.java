@@ -115,35 +115,15 @@ final class UnaryKernels {
 
     /**
      * x·Φ(x), or its derivative Φ(x) + x·φ(x) when {@code grad}, chunk by chunk in two passes: e^(-x²/2) into a
-     * scratch row ({@link VectorMath#expHalfSquareNegRow}), then the erfcx polynomial and the combination. (In one loop, C2 reaches its node budget while
-     * inlining and leaves the exp out of line, which boxes every vector and is ten times slower.)
+     * scratch row ({@link VectorMath#expHalfSquareNegRow}), then the erfcx polynomial and the combination
+     * ({@link VectorMath#geluErfRow}). (In one loop, C2 reaches its node budget and boxes the vectors.)
      */
     private static void geluErf(float[] x, int ox, float[] y, int oy, int n, boolean grad) {
         float[] g = GELU_SCRATCH.get();
         for (int c = 0; c < n; c += GELU_CHUNK) {
             int len = Math.min(GELU_CHUNK, n - c);
             VectorMath.expHalfSquareNegRow(x, ox + c, g, len);
-            if (grad) {
-                geluErfGradPass(x, ox + c, g, y, oy + c, len);
-            } else {
-                geluErfPass(x, ox + c, g, y, oy + c, len);
-            }
-        }
-    }
-
-    private static void geluErfPass(float[] x, int ox, float[] g, float[] y, int oy, int n) {
-        for (int i = 0; i < n; i += L) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector v = FloatVector.fromArray(S, x, ox + i, m);
-            VectorMath.geluErf(v, FloatVector.fromArray(S, g, i, m)).intoArray(y, oy + i, m);
-        }
-    }
-
-    private static void geluErfGradPass(float[] x, int ox, float[] g, float[] y, int oy, int n) {
-        for (int i = 0; i < n; i += L) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector v = FloatVector.fromArray(S, x, ox + i, m);
-            VectorMath.geluErfGrad(v, FloatVector.fromArray(S, g, i, m)).intoArray(y, oy + i, m);
+            VectorMath.geluErfRow(x, ox + c, g, y, oy + c, len, grad);
         }
     }
 

@@ -191,26 +191,35 @@ final class VectorMath {
         return x2.fma(GELU_CUBIC, 1f).mul(x).mul(SQRT_2_OVER_PI);
     }
 
-    /** x·Φ(x), Φ the standard normal CDF; {@code gauss} is {@link #expHalfSquareNeg} of x. */
-    static FloatVector geluErf(FloatVector x, FloatVector gauss) {
-        return x.mul(normalCdf(x, gauss));
-    }
-
-    /** d/dx of {@link #geluErf}: Φ(x) + x·φ(x); {@code gauss} is {@link #expHalfSquareNeg} of x. */
-    static FloatVector geluErfGrad(FloatVector x, FloatVector gauss) {
-        return x.mul(INV_SQRT_2PI).mul(gauss).add(normalCdf(x, gauss));
-    }
-
     /**
-     * Φ(x) = ½·erfc(-x/√2), from one branch-free formula: with z = |x|/√2, erfc(z) = e^(-z²)·erfcx(z), erfcx from
-     * the polynomial fit and e^(-z²) = e^(-x²/2) given as {@code gauss}; Φ(x) is ½·erfc(z) for x &lt;= 0 and
-     * 1 - ½·erfc(z) above. (A Taylor branch for small z beside it doubled the code, and C2 then gave up inlining and
-     * boxed the vectors.)
+     * {@code y[yo + i] = x·Φ(x)} with x = {@code x[xo + i]}, Φ the standard normal CDF, or its derivative
+     * Φ(x) + x·φ(x) when {@code grad}; {@code g[i]} holds e^(-x²/2) ({@link #expHalfSquareNegRow}). Φ(x) = ½·erfc(-x/√2)
+     * from one branch-free formula: with z = |x|/√2, erfc(z) = e^(-z²)·erfcx(z), erfcx from the polynomial fit
+     * ({@link #fitErfcx}, clamped to z &lt;= 10: beyond, e^(-z²) underflows anyway); Φ(x) is ½·erfc(z) for x &lt;= 0
+     * and 1 - ½·erfc(z) above, NaN passing through. Written out inside the loop for the reason given at
+     * {@link #expShiftedRow}.
      */
-    private static FloatVector normalCdf(FloatVector x, FloatVector gauss) {
-        FloatVector halfErfc = erfcx(x.abs().mul(SQRT_HALF)).mul(gauss).mul(0.5f);
-        FloatVector upper = FloatVector.broadcast(S, 1f).sub(halfErfc);
-        return halfErfc.blend(upper, x.compare(VectorOperators.GT, 0f)).blend(x, x.test(VectorOperators.IS_NAN));
+    static void geluErfRow(float[] x, int xo, float[] g, float[] y, int yo, int n, boolean grad) {
+        float lo = 1f / (1f + ERFC_ZMAX), tScale = 2f / (1f - lo), tShift = (1f + lo) / (1f - lo);
+        float[] a = ERFC_POLY;
+        FloatVector one = c(1f);
+        FloatVector a0 = c(a[0]), a1 = c(a[1]), a2 = c(a[2]), a3 = c(a[3]), a4 = c(a[4]), a5 = c(a[5]), a6 = c(a[6]);
+        FloatVector a7 = c(a[7]), a8 = c(a[8]), a9 = c(a[9]), a10 = c(a[10]), a11 = c(a[11]);
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector v = FloatVector.fromArray(S, x, xo + i, m);
+            FloatVector gauss = FloatVector.fromArray(S, g, i, m);
+            FloatVector z = v.abs().mul(SQRT_HALF);
+            FloatVector w = one.div(z.min(ERFC_ZMAX).add(1f));
+            FloatVector t = w.mul(tScale).sub(tShift); // [lo, 1] -> [-1, 1]
+            FloatVector p = t.fma(a[13], a[12]).fma(t, a11).fma(t, a10).fma(t, a9).fma(t, a8).fma(t, a7).fma(t, a6)
+                    .fma(t, a5).fma(t, a4).fma(t, a3).fma(t, a2).fma(t, a1).fma(t, a0);
+            FloatVector halfErfc = p.mul(gauss).mul(0.5f);
+            FloatVector cdf = halfErfc.blend(one.sub(halfErfc), v.compare(VectorOperators.GT, 0f))
+                    .blend(v, v.test(VectorOperators.IS_NAN));
+            FloatVector r = grad ? v.mul(INV_SQRT_2PI).mul(gauss).add(cdf) : v.mul(cdf);
+            r.intoArray(y, yo + i, m);
+        }
     }
 
     /**
@@ -221,33 +230,17 @@ final class VectorMath {
     static void expHalfSquareNegRow(float[] x, int xo, float[] g, int n) {
         for (int i = 0; i < n; i += S.length()) {
             VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector v = halfSquareClamp(FloatVector.fromArray(S, x, xo + i, m));
+            // e^-200 is 0 in float; the clamp keeps inf·inf - inf (NaN) out of the error term.
+            FloatVector v = FloatVector.fromArray(S, x, xo + i, m).max(-20f).min(20f);
             v.mul(v).mul(-0.5f).intoArray(g, i, m);
         }
         expShiftedRow(g, 0, 0f, g, 0, n);
         for (int i = 0; i < n; i += S.length()) {
             VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector v = halfSquareClamp(FloatVector.fromArray(S, x, xo + i, m));
+            FloatVector v = FloatVector.fromArray(S, x, xo + i, m).max(-20f).min(20f);
             FloatVector lo = v.fma(v, v.mul(v).neg());
             FloatVector.fromArray(S, g, i, m).mul(lo.fma(-0.5f, 1f)).intoArray(g, i, m);
         }
-    }
-
-    /** e^-200 is 0 in float; the clamp keeps inf·inf - inf (NaN) out of the error term. */
-    private static FloatVector halfSquareClamp(FloatVector x) {
-        return x.max(-20f).min(20f);
-    }
-
-    /** e^(z²)·erfc(z) for z in [0, 10] (clamped there: beyond, e^(-z²) underflows anyway). */
-    private static FloatVector erfcx(FloatVector z) {
-        FloatVector w = FloatVector.broadcast(S, 1f).div(z.min(ERFC_ZMAX).add(1f));
-        float lo = 1f / (1f + ERFC_ZMAX);
-        FloatVector t = w.mul(2f / (1f - lo)).sub((1f + lo) / (1f - lo)); // [lo, 1] -> [-1, 1]
-        float[] a = ERFC_POLY; // Horner, unrolled (see normalCdf)
-        FloatVector p = t.fma(a[13], a[12]).fma(t, c(a[11])).fma(t, c(a[10])).fma(t, c(a[9])).fma(t, c(a[8]))
-                .fma(t, c(a[7])).fma(t, c(a[6])).fma(t, c(a[5])).fma(t, c(a[4])).fma(t, c(a[3])).fma(t, c(a[2]))
-                .fma(t, c(a[1])).fma(t, c(a[0]));
-        return p;
     }
 
     /**
