@@ -48,6 +48,19 @@ public interface Backend {
      */
     void matmul(Tensor a, Tensor b, Tensor out, boolean accumulate);
 
+    /**
+     * {@code out = a @ b + bias}: as {@link #matmul} without accumulation, with {@code bias} [n] added to every row
+     * of every product in the same pass (a linear layer's affine map).
+     */
+    void matmulBias(Tensor a, Tensor b, Tensor bias, Tensor out);
+
+    /**
+     * Scaled dot-product attention into contiguous {@code out} [b, p, h, d]: {@code q} [b, p, h, d], {@code k} and
+     * {@code v} [b, s, h, d], each with unit stride along d; {@code mask} null or [b, 1, p, s] (strides 0 allowed).
+     * See {@link Tensor#attention}.
+     */
+    void attention(Tensor q, Tensor k, Tensor v, float scale, Tensor mask, Tensor out);
+
     /** Softmax (or log-softmax) of contiguous {@code a} over its last dim into {@code out}. */
     void softmax(Tensor a, boolean log, Tensor out);
 

@@ -38,6 +38,29 @@ final class LinearAlgebra {
         return out;
     }
 
+    static Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        if (x.rank() == 0 || w.rank() != 2 || x.size(-1) != w.size(0)) {
+            throw new IllegalArgumentException("linear: " + Shapes.format(x.shape()) + " @ " + Shapes.format(w.shape())
+                    + ": needs [..., k] @ [k, n]");
+        }
+        if (bias == null) return matmul(x, w);
+        int k = w.size(0), n = w.size(1);
+        if (bias.rank() != 1 || bias.size(0) != n) {
+            throw new IllegalArgumentException("linear: bias " + Shapes.format(bias.shape()) + " for "
+                    + Shapes.format(x.shape()) + " @ " + Shapes.format(w.shape()) + " must be [" + n + "]");
+        }
+        int[] lead = Arrays.copyOf(x.shape(), x.rank() - 1);
+        Tensor flat = x.reshape(Shapes.numel(lead), k);
+        Backend be = OpSupport.backend("linear", flat, w, bias);
+        Tensor out = OpSupport.alloc(be, new int[] {flat.size(0), n});
+        be.matmulBias(flat, w, bias, out);
+        out = Autograd.record(out, "linear", g -> new Tensor[] {
+            flat.requiresGrad() ? mm(g, w.detach().transpose(-1, -2)) : null,
+            w.requiresGrad() ? mm(flat.detach().transpose(-1, -2), g) : null,
+            bias.requiresGrad() ? g.sum(0) : null}, flat, w, bias);
+        return out.reshape(Shapes.insert(lead, lead.length, n));
+    }
+
     private static int[] concat(int[] batch, int x, int y) {
         int[] s = Arrays.copyOf(batch, batch.length + 2);
         s[batch.length] = x;

@@ -643,6 +643,17 @@ public final class Tensor {
     public Tensor matmul(Tensor other) { return LinearAlgebra.matmul(this, other); }
 
     /**
+     * A linear layer's affine map, {@code this @ weight + bias}: [..., k] @ [k, n] + [n] → [..., n], the bias added
+     * inside the product (no separate pass, no intermediate tensor). Equal to {@code matmul(weight).add(bias)} up to
+     * float rounding (the bias is where the sum starts, not added at the end), with the same gradients. A null
+     * {@code bias} is the plain product.
+     *
+     * @throws IllegalArgumentException when this has rank 0, the weight is not 2-D, the inner dims differ, or the bias
+     *     is not [n]
+     */
+    public Tensor linear(Tensor weight, Tensor bias) { return LinearAlgebra.linear(this, weight, bias); }
+
+    /**
      * Einstein summation over letter subscripts, e.g. {@code einsum("bpd,dv->bpv", resid, wU)} or
      * {@code einsum("bqhd,bkhd->bhqk", q, k)}; an explicit output after {@code ->} or, without one, the letters
      * that occur once, in alphabetical order. {@code ...} is not supported.
@@ -657,6 +668,24 @@ public final class Tensor {
     public Tensor softmax(int dim) { return NN.softmax(this, dim, false); }
     /** Log-softmax over {@code dim}. */
     public Tensor logSoftmax(int dim) { return NN.softmax(this, dim, true); }
+
+    /**
+     * Scaled dot-product attention, {@code softmax(q·kᵀ·scale + mask)·v} per batch entry and head, without
+     * materializing the scores or the pattern (use the composite ops when those are wanted): the same numbers as
+     * {@code q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)).mul(scale).add(mask).softmax(-1)} times v,
+     * permuted back. Differentiable (through those composite ops when a gradient is needed).
+     *
+     * @param q     [batch, pos, head, d_head]
+     * @param k     [batch, key_pos, head, d_head]
+     * @param v     [batch, key_pos, head, d_head]
+     * @param scale multiplies the scores
+     * @param mask  additive, broadcastable to [batch, 1, pos, key_pos] (0 or -inf), or null
+     * @return [batch, pos, head, d_head], contiguous
+     * @throws IllegalArgumentException when the shapes do not agree
+     */
+    public static Tensor attention(Tensor q, Tensor k, Tensor v, float scale, Tensor mask) {
+        return Attention.apply(q, k, v, scale, mask);
+    }
 
     /**
      * LayerNorm over the last dim: {@code (x - mean) / sqrt(var + eps) * weight + bias}, population variance.

@@ -6,6 +6,7 @@ import static dev.loupe.tensor.Reference.shape;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -110,6 +111,24 @@ class MatmulTest {
         });
         assertClose(expected, acts.matmul(w));
         GradCheck.check(x -> x[0].matmul(x[1]), acts, w);
+    }
+
+    @Test
+    void linearIsTheProductPlusTheBiasWithItsGradients() {
+        // [batch, pos, d_in] @ [d_in, d_out] + [d_out], the weight also as a transposed view.
+        Tensor acts = randn(2, 3, 4), w = randn(4, 5), b = randn(5);
+        Tensor expected = build(shape(2, 3, 5), ix -> {
+            double s = b.get(ix[2]);
+            for (int k = 0; k < 4; k++) s += acts.get(ix[0], ix[1], k) * w.get(k, ix[2]);
+            return s;
+        });
+        assertClose(expected, acts.linear(w, b));
+        assertClose(expected, acts.linear(w.transpose(0, 1).contiguous().transpose(0, 1), b));
+        assertClose(acts.matmul(w), acts.linear(w, null));
+        GradCheck.check(x -> x[0].linear(x[1], x[2]), acts, w, b);
+        GradCheck.check(x -> x[0].linear(x[1].transpose(0, 1), x[2]), randn(3, 4), randn(5, 4), b);
+        var e = assertThrows(IllegalArgumentException.class, () -> acts.linear(w, randn(4)));
+        assertTrue(e.getMessage().contains("[4]") && e.getMessage().contains("[5]"), e.getMessage());
     }
 
     @Test

@@ -31,20 +31,38 @@ public final class HookedAttention {
     public static Tensor apply(HookRun run, int layer, Tensor q, Tensor k, Tensor v, float scale, Tensor mask,
                                Tensor queryValid, Tensor wOHeads, Tensor wO, Tensor bO) {
         int b = q.size(0), p = q.size(1);
+        String scoresName = HookNames.attn(layer, "hook_attn_scores");
+        String patternName = HookNames.attn(layer, "hook_pattern");
+        if (queryValid == null && !seen(run, scoresName) && !seen(run, patternName)) {
+            // Nobody looks at the scores or the pattern: one fused op, the same numbers without either tensor.
+            Tensor z = run.point(HookNames.attn(layer, "hook_z"), Tensor.attention(q, k, v, scale, mask));
+            return output(run, layer, z, b, p, wOHeads, wO, bO);
+        }
         Tensor scores = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)); // [b, h, p, k]
         if (scale != 1f) scores = scores.mul(scale);
         if (mask != null) scores = scores.add(mask);
-        scores = run.point(HookNames.attn(layer, "hook_attn_scores"), scores);
+        scores = run.point(scoresName, scores);
         Tensor pattern = scores.softmax(-1);
         if (queryValid != null) pattern = pattern.mul(queryValid);
-        pattern = run.point(HookNames.attn(layer, "hook_pattern"), pattern);
+        pattern = run.point(patternName, pattern);
         Tensor z = pattern.matmul(v.permute(0, 2, 1, 3)).permute(0, 2, 1, 3); // [b, p, h, d]
         z = run.point(HookNames.attn(layer, "hook_z"), z);
+        return output(run, layer, z, b, p, wOHeads, wO, bO);
+    }
+
+    /** True when a hook, the cache or a gradient needs the point as a real tensor. */
+    private static boolean seen(HookRun run, String name) {
+        return run.hooked(name) || run.caches(name) || run.needsGradients();
+    }
+
+    /** z [b, p, h, d] → the attention output [b, p, m] (b_O included), through the optional {@code hook_result}. */
+    private static Tensor output(HookRun run, int layer, Tensor z, int b, int p, Tensor wOHeads, Tensor wO,
+                                 Tensor bO) {
         String resultName = HookNames.attn(layer, "hook_result");
         if (run.wants(resultName)) {
             Tensor result = run.point(resultName, Tensor.einsum("bphd,hdm->bphm", z, wOHeads)); // [b, p, h, m]
             return result.sum(2).add(bO);
         }
-        return z.reshape(b, p, wO.size(0)).matmul(wO).add(bO);
+        return z.reshape(b, p, wO.size(0)).linear(wO, bO);
     }
 }

@@ -73,12 +73,27 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(Tensor a, Tensor b, Tensor out, boolean accumulate) {
+        product(a, b, null, out, accumulate);
+    }
+
+    @Override
+    public void matmulBias(Tensor a, Tensor b, Tensor bias, Tensor out) {
+        product(a, b, bias, out, false);
+    }
+
+    private static void product(Tensor a, Tensor b, Tensor bias, Tensor out, boolean accumulate) {
         a = heap(a);
+        if (bias != null) bias = heap(bias).contiguous();
         if (b.storage() instanceof FloatStorage) {
-            Gemm.batched(a, b, out, accumulate);
+            Gemm.batched(a, b, bias, out, accumulate);
         } else {
-            Gemm.batchedWidening(a, b, out, accumulate);
+            Gemm.batchedWidening(a, b, bias, out, accumulate);
         }
+    }
+
+    @Override
+    public void attention(Tensor q, Tensor k, Tensor v, float scale, Tensor mask, Tensor out) {
+        AttentionKernel.attention(heap(q), heap(k), heap(v), scale, heap(mask), out);
     }
 
     @Override

@@ -39,6 +39,17 @@ public final class Gemm {
      * @throws IllegalArgumentException when ranks or shapes do not match, or out's last dim is strided
      */
     public static void batched(Tensor a, Tensor b, Tensor out, boolean accumulate) {
+        batched(a, b, null, out, accumulate);
+    }
+
+    /**
+     * As {@link #batched(Tensor, Tensor, Tensor, boolean)}, overwriting {@code out} with {@code a @ b + bias}: the
+     * bias [n] (unit stride) is added to every row of every product as the products' accumulators start from it, so
+     * the bias costs no pass of its own over {@code out}. A null {@code bias} is the plain product.
+     *
+     * @throws IllegalArgumentException as the plain product, or when the bias is not [n] with unit stride
+     */
+    public static void batched(Tensor a, Tensor b, Tensor bias, Tensor out, boolean accumulate) {
         int[] as = a.shape(), bs = b.shape(), os = out.shape();
         int r = os.length;
         if (as.length != r || bs.length != r || r < 2) {
@@ -59,7 +70,14 @@ public final class Gemm {
             throw new IllegalArgumentException(describe(as, bs) + ": out needs unit stride along its last dim but has "
                     + ost[r - 1]);
         }
+        if (bias != null && (accumulate || bias.rank() != 1 || bias.size(0) != n || (n > 1 && bias.strides()[0] != 1))) {
+            throw new IllegalArgumentException(describe(as, bs) + ": bias " + Arrays.toString(bias.shape())
+                    + " with strides " + Arrays.toString(bias.strides()) + " must be [" + n + "] with unit stride"
+                    + (accumulate ? ", and cannot be combined with accumulation" : ""));
+        }
         float[] x = Rows.array(a), w = Rows.array(b), y = Rows.array(out);
+        float[] bv = bias == null ? null : Rows.array(bias);
+        int bvOff = bias == null ? 0 : bias.offset();
         int batch = 1;
         for (int d = 0; d < r - 2; d++) batch *= os[d];
         if (batch == 0) return;
@@ -78,7 +96,7 @@ public final class Gemm {
                     bo += idx * bst[d];
                     oo += idx * ost[d];
                 }
-                gemm(m, n, k, x, ao, aRs, aCs, w, bo, bRs, bCs, y, oo, ldc, accumulate,
+                gemm(m, n, k, x, ao, aRs, aCs, w, bo, bRs, bCs, y, oo, ldc, accumulate, bv, bvOff,
                         overBatch ? 1 : Parallel.threads());
             }
         });
@@ -95,7 +113,7 @@ public final class Gemm {
      * own orientation (so a transposed B stays transposed and the same kernels run with the same arithmetic), and each
      * block's product is written to its columns of {@code out}. Batch dims are taken one entry at a time.
      */
-    static void batchedWidening(Tensor a, Tensor b, Tensor out, boolean accumulate) {
+    static void batchedWidening(Tensor a, Tensor b, Tensor bias, Tensor out, boolean accumulate) {
         // Views taken here must not record gradients: the caller records the product as one op.
         a = a.detach();
         b = b.detach();
@@ -103,7 +121,7 @@ public final class Gemm {
         int r = out.rank();
         if (r > 2) {
             for (int i = 0; i < out.size(0); i++) {
-                batchedWidening(a.select(0, i), b.select(0, i), out.select(0, i), accumulate);
+                batchedWidening(a.select(0, i), b.select(0, i), bias, out.select(0, i), accumulate);
             }
             return;
         }
@@ -130,7 +148,7 @@ public final class Gemm {
                 wide = Tensor.fromStorage(scratch, new int[] {k, w}, new int[] {w, 1}, 0);
                 ElementwiseKernels.copy(block, wide);
             }
-            batched(a, wide, out.narrow(1, j0, w), accumulate);
+            batched(a, wide, bias == null ? null : bias.narrow(0, j0, w), out.narrow(1, j0, w), accumulate);
         }
     }
 
@@ -152,13 +170,24 @@ public final class Gemm {
     public static void gemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
                             float[] b, int bOff, int bRs, int bCs,
                             float[] c, int cOff, int ldc, boolean accumulate) {
-        gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, Parallel.threads());
+        gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, null, 0, Parallel.threads());
     }
 
     /** As the public {@code gemm}, with C split into at most {@code parts} pieces (tests vary it). */
     static void gemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
                      float[] b, int bOff, int bRs, int bCs,
                      float[] c, int cOff, int ldc, boolean accumulate, int parts) {
+        gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, null, 0, parts);
+    }
+
+    /**
+     * As the public {@code gemm}, with an optional bias: when {@code bias} is not null (and {@code accumulate} is
+     * false) C is overwritten with A @ B plus {@code bias[biasOff + j]} in every row; C is split into at most
+     * {@code parts} pieces.
+     */
+    static void gemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
+                     float[] b, int bOff, int bRs, int bCs,
+                     float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff, int parts) {
         if (m < 0 || n < 0 || k < 0) {
             throw new IllegalArgumentException("gemm: negative size m=" + m + " n=" + n + " k=" + k);
         }
@@ -169,9 +198,16 @@ public final class Gemm {
         if (m > 1 && ldc < n) {
             throw new IllegalArgumentException("gemm: C row stride " + ldc + " is less than its " + n + " columns");
         }
+        if (bias != null) checkReach("bias", bias, biasOff, 1, 0, n, 1);
         if (k == 0) {
             if (!accumulate) {
-                for (int i = 0; i < m; i++) Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+                for (int i = 0; i < m; i++) {
+                    if (bias == null) {
+                        Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+                    } else {
+                        System.arraycopy(bias, biasOff, c, cOff + i * ldc, n);
+                    }
+                }
             }
             return;
         }
@@ -191,10 +227,11 @@ public final class Gemm {
                 int hi = Math.min(extent, (int) ((long) units * (part + 1) / p) * unit);
                 int i0 = splitN ? 0 : lo, i1 = splitN ? m : hi, j0 = splitN ? lo : 0, j1 = splitN ? hi : n;
                 if (direct) {
-                    direct(i0, i1, j0, j1, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, axpy);
+                    direct(i0, i1, j0, j1, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, axpy,
+                            bias, biasOff);
                 } else {
                     GemmKernel.block(i0, i1, j0, j1, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc,
-                            accumulate);
+                            accumulate, bias, biasOff);
                 }
             }
         });
@@ -215,15 +252,20 @@ public final class Gemm {
     /**
      * Unpacked path for products too small or too thin to amortize packing: row-major B ({@code axpy}) takes an
      * axpy per (i, p) vectorized along j; otherwise a dot product per (i, j), vectorized along p when A rows and B
-     * columns are contiguous.
+     * columns are contiguous. A non-null {@code bias} (only without {@code accumulate}) starts each row of C.
      */
     private static void direct(int i0, int i1, int j0, int j1, int k, float[] a, int aOff, int aRs, int aCs,
                                float[] b, int bOff, int bRs, int bCs,
-                               float[] c, int cOff, int ldc, boolean accumulate, boolean axpy) {
+                               float[] c, int cOff, int ldc, boolean accumulate, boolean axpy,
+                               float[] bias, int biasOff) {
         for (int i = i0; i < i1; i++) {
             int crow = cOff + i * ldc, arow = aOff + i * aRs;
             if (axpy) {
-                if (!accumulate) Arrays.fill(c, crow + j0, crow + j1, 0f);
+                if (bias != null) {
+                    System.arraycopy(bias, biasOff + j0, c, crow + j0, j1 - j0);
+                } else if (!accumulate) {
+                    Arrays.fill(c, crow + j0, crow + j1, 0f);
+                }
                 int vEnd = j0 + S.loopBound(j1 - j0);
                 for (int p = 0; p < k; p++) {
                     float av = a[arow + p * aCs];
@@ -242,7 +284,7 @@ public final class Gemm {
                     int bcol = bOff + j * bCs;
                     float sum = lanes != null ? dot(a, arow, b, bcol, k, lanes)
                             : dotStrided(a, arow, aCs, b, bcol, bRs, k);
-                    c[crow + j] = accumulate ? c[crow + j] + sum : sum;
+                    c[crow + j] = accumulate ? c[crow + j] + sum : bias != null ? bias[biasOff + j] + sum : sum;
                 }
             }
         }

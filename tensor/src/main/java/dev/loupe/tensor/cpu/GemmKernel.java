@@ -27,9 +27,13 @@ final class GemmKernel {
     /** Micro-tile rows (broadcasts of A) and columns (two vectors of B): 16 accumulators + 2 B + 1 A registers. */
     static final int MR = 8;
     static final int NR = 2 * L;
-    /** K block: a B sliver of KC * NR floats (32 KiB at NR = 32) stays in the 48 KiB L1 while A slivers stream. */
-    static final int KC = 256;
-    /** M block: an A block of MC * KC floats (128 KiB) stays in the 1 MiB L2 while B slivers are swept. */
+    /**
+     * K block: a B sliver of KC * NR floats (48 KiB at NR = 32) is read from L1 and L2 while A slivers stream. 384
+     * rather than 256: BERT-small and MiniLM products (K = d_model = 384) then take a single K block, so each C tile is
+     * stored once instead of stored, reloaded and stored again (about 5% on those shapes; GPT-2's K = 768 takes two).
+     */
+    static final int KC = 384;
+    /** M block: an A block of MC * KC floats (192 KiB) stays in the 1 MiB L2 while B slivers are swept. */
     static final int MC = 128;
     /** N block: bounds the packed B buffer (KC * NC floats, 4 MiB) for very wide C. */
     static final int NC = 4096;
@@ -51,12 +55,14 @@ final class GemmKernel {
     /**
      * {@code C[i0:i1, j0:j1] (=|+=) A[i0:i1, :] @ B[:, j0:j1]}, single-threaded. A element (i, p) is
      * {@code a[aOff + i*aRs + p*aCs]}, B element (p, j) is {@code b[bOff + p*bRs + j*bCs]}, C element (i, j) is
-     * {@code c[cOff + i*ldc + j]}. Requires {@code k > 0}; arguments were checked by {@link Gemm}.
+     * {@code c[cOff + i*ldc + j]}. A non-null {@code bias} (only without {@code accumulate}) is where the first K
+     * block's accumulators start, {@code bias[biasOff + j]} for column j. Requires {@code k > 0}; arguments were
+     * checked by {@link Gemm}.
      */
     static void block(int i0, int i1, int j0, int j1, int k,
                       float[] a, int aOff, int aRs, int aCs,
                       float[] b, int bOff, int bRs, int bCs,
-                      float[] c, int cOff, int ldc, boolean accumulate) {
+                      float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff) {
         Scratch s = SCRATCH.get();
         int ncMax = Math.min(NC, roundUp(j1 - j0, NR));
         if (s.packB.length < ncMax * KC) s.packB = new float[ncMax * KC];
@@ -75,11 +81,12 @@ final class GemmKernel {
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir), ao = (ir / MR) * kc * MR;
                             int co = cOff + (ic + ir) * ldc + jc + jr;
+                            int bj = add || bias == null ? -1 : biasOff + jc + jr;
                             if (mr == MR && nr == NR) {
-                                micro(kc, pa, ao, pb, bo, c, co, ldc, add);
+                                micro(kc, pa, ao, pb, bo, c, co, ldc, add, bias, bj);
                             } else {
-                                edgeIn(c, co, ldc, mr, nr, add, tile);
-                                micro(kc, pa, ao, pb, bo, tile, 0, NR, add);
+                                edgeIn(c, co, ldc, mr, nr, add, bias, bj, tile);
+                                micro(kc, pa, ao, pb, bo, tile, 0, NR, add || bj >= 0, null, -1);
                                 edgeOut(tile, mr, nr, c, co, ldc);
                             }
                         }
@@ -171,11 +178,21 @@ final class GemmKernel {
         }
     }
 
-    /** Copies C's [mr, nr] corner into a zero-padded scratch tile, so partial tiles run the full micro-kernel. */
-    private static void edgeIn(float[] c, int co, int ldc, int mr, int nr, boolean add, float[] tile) {
-        if (!add) return;
+    /**
+     * Copies C's [mr, nr] corner (or, for a first K block with a bias, the bias in each row: {@code bj >= 0}) into a
+     * zero-padded scratch tile, so partial tiles run the full micro-kernel.
+     */
+    private static void edgeIn(float[] c, int co, int ldc, int mr, int nr, boolean add, float[] bias, int bj,
+                               float[] tile) {
+        if (!add && bj < 0) return;
         Arrays.fill(tile, 0f);
-        for (int r = 0; r < mr; r++) System.arraycopy(c, co + r * ldc, tile, r * NR, nr);
+        for (int r = 0; r < mr; r++) {
+            if (add) {
+                System.arraycopy(c, co + r * ldc, tile, r * NR, nr);
+            } else {
+                System.arraycopy(bias, bj, tile, r * NR, nr);
+            }
+        }
     }
 
     /** Writes the [mr, nr] corner of the scratch tile back to C. */
@@ -186,11 +203,12 @@ final class GemmKernel {
     /**
      * The register-blocked micro-kernel: {@code C[MR, NR] (=|+=) sum_p A[:, p] (x) B[p, :]} over one packed A sliver
      * ({@code pa} from {@code ao}, [kc, MR]) and B sliver ({@code pb} from {@code bo}, [kc, NR]). The sixteen
-     * accumulators are plain locals, started from C when adding, so that C2 keeps them in vector registers for the
-     * whole k loop; everything is written out inline because a call that C2 declines to inline would box them.
+     * accumulators are plain locals, started from C when adding, else from the bias row at {@code bias[bj]} when
+     * {@code bj >= 0}, else from 0, so that C2 keeps them in vector registers for the whole k loop; everything is
+     * written out inline because a call that C2 declines to inline would box them.
      */
     private static void micro(int kc, float[] pa, int ao, float[] pb, int bo, float[] c, int co, int ldc,
-                              boolean add) {
+                              boolean add, float[] bias, int bj) {
         int o1 = co + ldc, o2 = o1 + ldc, o3 = o2 + ldc, o4 = o3 + ldc, o5 = o4 + ldc, o6 = o5 + ldc, o7 = o6 + ldc;
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
         if (add) {
@@ -210,6 +228,11 @@ final class GemmKernel {
             c61 = FloatVector.fromArray(S, c, o6 + L);
             c70 = FloatVector.fromArray(S, c, o7);
             c71 = FloatVector.fromArray(S, c, o7 + L);
+        } else if (bj >= 0) {
+            c00 = FloatVector.fromArray(S, bias, bj);
+            c01 = FloatVector.fromArray(S, bias, bj + L);
+            c10 = c00; c11 = c01; c20 = c00; c21 = c01; c30 = c00; c31 = c01;
+            c40 = c00; c41 = c01; c50 = c00; c51 = c01; c60 = c00; c61 = c01; c70 = c00; c71 = c01;
         } else {
             c00 = FloatVector.zero(S);
             c01 = c00; c10 = c00; c11 = c00; c20 = c00; c21 = c00; c30 = c00; c31 = c00;

@@ -28,7 +28,7 @@ final class NNKernels {
     // ---------------------------------------------------------------- row reductions
 
     /** Max of x[off .. off + n); nan if any element is nan; -inf for n == 0. */
-    private static float rowMax(float[] x, int off, int n) {
+    static float rowMax(float[] x, int off, int n) {
         FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY), m1 = m0;
         int i = 0;
         for (; i + 2 * L <= n; i += 2 * L) {
@@ -117,7 +117,7 @@ final class NNKernels {
     // ---------------------------------------------------------------- softmax
 
     /**
-     * a, out: contiguous [rows, d]. Softmax: out = exp(x - max) / Σ exp(x - max). Log-softmax: out = x - max -
+     * a, out: contiguous [rows, d], not overlapping (out is scratch while a row is computed). Softmax: out = exp(x - max) / Σ exp(x - max). Log-softmax: out = x - max -
      * log Σ exp(x - max). Subtracting the row max keeps exp in range for any finite inputs. A row whose max is
      * -inf (fully masked) or +inf, or that holds a nan, comes out nan, as in PyTorch.
      */
@@ -132,30 +132,15 @@ final class NNKernels {
                 float max = rowMax(x, xr, d);
                 if (log) {
                     // (x - max) - log Σ, not x - (max + log Σ): the sum would round at the scale of max.
-                    float logSum = (float) Math.log(expSumShifted(x, xr, d, max, null, 0));
+                    // y serves as scratch for the exps before subtract() overwrites it.
+                    float logSum = (float) Math.log(VectorMath.expShiftedRow(x, xr, max, y, yr, d));
                     subtract(x, xr, d, max, logSum, y, yr);
                 } else {
-                    float sum = expSumShifted(x, xr, d, max, y, yr);
+                    float sum = VectorMath.expShiftedRow(x, xr, max, y, yr, d);
                     scale(y, yr, d, 1f / sum);
                 }
             }
         });
-    }
-
-    /**
-     * Σ exp(x[i] - shift); also stores each exp(x[i] - shift) to y when y is non-null. One masked loop with a single
-     * call of the exp: with three (an unrolled body and a tail) C2 ran out of inlining budget, left the exp out of
-     * line and boxed its vectors.
-     */
-    private static float expSumShifted(float[] x, int xo, int n, float shift, float[] y, int yo) {
-        FloatVector s = FloatVector.zero(F);
-        for (int i = 0; i < n; i += L) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(F, x, xo + i, m).sub(shift));
-            if (y != null) e.intoArray(y, yo + i, m);
-            s = s.add(e, m);
-        }
-        return s.reduceLanes(VectorOperators.ADD);
     }
 
     /** y[i] = (x[i] - c1) - c2 over n elements. */
@@ -166,7 +151,7 @@ final class NNKernels {
     }
 
     /** y[i] *= c over n elements. */
-    private static void scale(float[] y, int yo, int n, float c) {
+    static void scale(float[] y, int yo, int n, float c) {
         int i = 0;
         for (; i < F.loopBound(n); i += L) FloatVector.fromArray(F, y, yo + i).mul(c).intoArray(y, yo + i);
         for (; i < n; i++) y[yo + i] *= c;

@@ -75,10 +75,7 @@ final class UnaryKernels {
     }
 
     private static void exp(float[] x, int ox, float[] y, int oy, int n) {
-        for (int i = 0; i < n; i += L) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            VectorMath.exp(FloatVector.fromArray(S, x, ox + i, m)).intoArray(y, oy + i, m);
-        }
+        VectorMath.expShiftedRow(x, ox, 0f, y, oy, n);
     }
 
     private static void log(float[] x, int ox, float[] y, int oy, int n) {
@@ -118,43 +115,15 @@ final class UnaryKernels {
 
     /**
      * x·Φ(x), or its derivative Φ(x) + x·φ(x) when {@code grad}, chunk by chunk in two passes: e^(-x²/2) into a
-     * scratch row, then the erfcx polynomial and the combination. (In one loop, C2 reaches its node budget while
-     * inlining and leaves the exp out of line, which boxes every vector and is ten times slower.)
+     * scratch row ({@link VectorMath#expHalfSquareNegRow}), then the erfcx polynomial and the combination
+     * ({@link VectorMath#geluErfRow}). (In one loop, C2 reaches its node budget and boxes the vectors.)
      */
     private static void geluErf(float[] x, int ox, float[] y, int oy, int n, boolean grad) {
         float[] g = GELU_SCRATCH.get();
         for (int c = 0; c < n; c += GELU_CHUNK) {
             int len = Math.min(GELU_CHUNK, n - c);
-            gaussian(x, ox + c, g, len);
-            if (grad) {
-                geluErfGradPass(x, ox + c, g, y, oy + c, len);
-            } else {
-                geluErfPass(x, ox + c, g, y, oy + c, len);
-            }
-        }
-    }
-
-    /** g[i] = e^(-x²/2) for the first pass of {@link #geluErf}. */
-    private static void gaussian(float[] x, int ox, float[] g, int n) {
-        for (int i = 0; i < n; i += L) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            VectorMath.expHalfSquareNeg(FloatVector.fromArray(S, x, ox + i, m)).intoArray(g, i, m);
-        }
-    }
-
-    private static void geluErfPass(float[] x, int ox, float[] g, float[] y, int oy, int n) {
-        for (int i = 0; i < n; i += L) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector v = FloatVector.fromArray(S, x, ox + i, m);
-            VectorMath.geluErf(v, FloatVector.fromArray(S, g, i, m)).intoArray(y, oy + i, m);
-        }
-    }
-
-    private static void geluErfGradPass(float[] x, int ox, float[] g, float[] y, int oy, int n) {
-        for (int i = 0; i < n; i += L) {
-            VectorMask<Float> m = S.indexInRange(i, n);
-            FloatVector v = FloatVector.fromArray(S, x, ox + i, m);
-            VectorMath.geluErfGrad(v, FloatVector.fromArray(S, g, i, m)).intoArray(y, oy + i, m);
+            VectorMath.expHalfSquareNegRow(x, ox + c, g, len);
+            VectorMath.geluErfRow(x, ox + c, g, y, oy + c, len, grad);
         }
     }
 

@@ -61,6 +61,38 @@ final class VectorMath {
         return p.mul(pow2(n1)).mul(pow2(n2));
     }
 
+    /**
+     * {@code y[yo + i] = e^(x[xo + i] - shift)} for i in [0, n), returning their sum (lanes added in a fixed order);
+     * {@code y} may be {@code x} at the same offset. The same arithmetic as {@link #exp}, bit for bit, but written out
+     * inside the loop: a kernel loop that calls {@link #exp} gets it inlined only while C2 has not yet compiled
+     * {@code exp} on its own; once it has (it is hot in every caller that still runs interpreted or in C1), C2 refuses
+     * to inline the "already compiled big method", the vectors crossing the call are boxed, and the loop runs about
+     * ten times slower. Which happens first depends on JIT timing, so the hot loops (softmax, the GELU's Gaussian,
+     * {@code Tensor.exp}) call this instead.
+     */
+    static float expShiftedRow(float[] x, int xo, float shift, float[] y, int yo, int n) {
+        FloatVector sum = FloatVector.zero(S);
+        FloatVector e3 = c(E3), e4 = c(E4), e5 = c(E5), e2 = c(E2);
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector xc = FloatVector.fromArray(S, x, xo + i, m).sub(shift).max(-105f).min(89f);
+            FloatVector t = xc.fma(LOG2E, ROUNDER);
+            FloatVector k = t.sub(ROUNDER);
+            IntVector ni = t.reinterpretAsInts().sub(ROUNDER_BITS);
+            FloatVector r = k.mul(-LN2_HI).add(xc).add(k.mul(-LN2_LO));
+            FloatVector q = r.fma(E7, E6).fma(r, e5).fma(r, e4).fma(r, e3).fma(r, e2);
+            FloatVector p = q.mul(r).fma(r, r).add(1f);
+            IntVector n1 = ni.lanewise(VectorOperators.ASHR, 1);
+            IntVector n2 = ni.sub(n1);
+            FloatVector s1 = n1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector s2 = n2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector e = p.mul(s1).mul(s2);
+            e.intoArray(y, yo + i, m);
+            sum = sum.add(e, m);
+        }
+        return sum.reduceLanes(VectorOperators.ADD);
+    }
+
     /** e^x - 1 for x &lt;= 0 (what tanh and sigmoid need), accurate relative to the result near 0. */
     static FloatVector expm1NonPositive(FloatVector x) {
         FloatVector xc = x.max(-30f); // e^-30 - 1 is -1 in float
@@ -159,46 +191,56 @@ final class VectorMath {
         return x2.fma(GELU_CUBIC, 1f).mul(x).mul(SQRT_2_OVER_PI);
     }
 
-    /** x·Φ(x), Φ the standard normal CDF; {@code gauss} is {@link #expHalfSquareNeg} of x. */
-    static FloatVector geluErf(FloatVector x, FloatVector gauss) {
-        return x.mul(normalCdf(x, gauss));
-    }
-
-    /** d/dx of {@link #geluErf}: Φ(x) + x·φ(x); {@code gauss} is {@link #expHalfSquareNeg} of x. */
-    static FloatVector geluErfGrad(FloatVector x, FloatVector gauss) {
-        return x.mul(INV_SQRT_2PI).mul(gauss).add(normalCdf(x, gauss));
+    /**
+     * {@code y[yo + i] = x·Φ(x)} with x = {@code x[xo + i]}, Φ the standard normal CDF, or its derivative
+     * Φ(x) + x·φ(x) when {@code grad}; {@code g[i]} holds e^(-x²/2) ({@link #expHalfSquareNegRow}). Φ(x) = ½·erfc(-x/√2)
+     * from one branch-free formula: with z = |x|/√2, erfc(z) = e^(-z²)·erfcx(z), erfcx from the polynomial fit
+     * ({@link #fitErfcx}, clamped to z &lt;= 10: beyond, e^(-z²) underflows anyway); Φ(x) is ½·erfc(z) for x &lt;= 0
+     * and 1 - ½·erfc(z) above, NaN passing through. Written out inside the loop for the reason given at
+     * {@link #expShiftedRow}.
+     */
+    static void geluErfRow(float[] x, int xo, float[] g, float[] y, int yo, int n, boolean grad) {
+        float lo = 1f / (1f + ERFC_ZMAX), tScale = 2f / (1f - lo), tShift = (1f + lo) / (1f - lo);
+        float[] a = ERFC_POLY;
+        FloatVector one = c(1f);
+        FloatVector a0 = c(a[0]), a1 = c(a[1]), a2 = c(a[2]), a3 = c(a[3]), a4 = c(a[4]), a5 = c(a[5]), a6 = c(a[6]);
+        FloatVector a7 = c(a[7]), a8 = c(a[8]), a9 = c(a[9]), a10 = c(a[10]), a11 = c(a[11]);
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector v = FloatVector.fromArray(S, x, xo + i, m);
+            FloatVector gauss = FloatVector.fromArray(S, g, i, m);
+            FloatVector z = v.abs().mul(SQRT_HALF);
+            FloatVector w = one.div(z.min(ERFC_ZMAX).add(1f));
+            FloatVector t = w.mul(tScale).sub(tShift); // [lo, 1] -> [-1, 1]
+            FloatVector p = t.fma(a[13], a[12]).fma(t, a11).fma(t, a10).fma(t, a9).fma(t, a8).fma(t, a7).fma(t, a6)
+                    .fma(t, a5).fma(t, a4).fma(t, a3).fma(t, a2).fma(t, a1).fma(t, a0);
+            FloatVector halfErfc = p.mul(gauss).mul(0.5f);
+            FloatVector cdf = halfErfc.blend(one.sub(halfErfc), v.compare(VectorOperators.GT, 0f))
+                    .blend(v, v.test(VectorOperators.IS_NAN));
+            FloatVector r = grad ? v.mul(INV_SQRT_2PI).mul(gauss).add(cdf) : v.mul(cdf);
+            r.intoArray(y, yo + i, m);
+        }
     }
 
     /**
-     * Φ(x) = ½·erfc(-x/√2), from one branch-free formula: with z = |x|/√2, erfc(z) = e^(-z²)·erfcx(z), erfcx from
-     * the polynomial fit and e^(-z²) = e^(-x²/2) given as {@code gauss}; Φ(x) is ½·erfc(z) for x &lt;= 0 and
-     * 1 - ½·erfc(z) above. (A Taylor branch for small z beside it doubled the code, and C2 then gave up inlining and
-     * boxed the vectors.)
+     * {@code g[i] = e^(-x[xo + i]²/2)} for i in [0, n), with x² split into a rounded part and its exact error, so
+     * large |x| lose no relative accuracy: e^(-hi/2) through {@link #expShiftedRow} (see there why a row), then the
+     * factor (1 - lo/2). Three short passes; {@code g} should be small enough to stay in L1.
      */
-    private static FloatVector normalCdf(FloatVector x, FloatVector gauss) {
-        FloatVector halfErfc = erfcx(x.abs().mul(SQRT_HALF)).mul(gauss).mul(0.5f);
-        FloatVector upper = FloatVector.broadcast(S, 1f).sub(halfErfc);
-        return halfErfc.blend(upper, x.compare(VectorOperators.GT, 0f)).blend(x, x.test(VectorOperators.IS_NAN));
-    }
-
-    /** e^(-x²/2) with x² split into a rounded part and its exact error, so large |x| lose no relative accuracy. */
-    static FloatVector expHalfSquareNeg(FloatVector x) {
-        x = x.max(-20f).min(20f); // e^-200 is 0 in float; keeps inf·inf - inf (NaN) out of the error term
-        FloatVector hi = x.mul(x);
-        FloatVector lo = x.fma(x, hi.neg());
-        return exp(hi.mul(-0.5f)).mul(lo.fma(-0.5f, 1f));
-    }
-
-    /** e^(z²)·erfc(z) for z in [0, 10] (clamped there: beyond, e^(-z²) underflows anyway). */
-    private static FloatVector erfcx(FloatVector z) {
-        FloatVector w = FloatVector.broadcast(S, 1f).div(z.min(ERFC_ZMAX).add(1f));
-        float lo = 1f / (1f + ERFC_ZMAX);
-        FloatVector t = w.mul(2f / (1f - lo)).sub((1f + lo) / (1f - lo)); // [lo, 1] -> [-1, 1]
-        float[] a = ERFC_POLY; // Horner, unrolled (see normalCdf)
-        FloatVector p = t.fma(a[13], a[12]).fma(t, c(a[11])).fma(t, c(a[10])).fma(t, c(a[9])).fma(t, c(a[8]))
-                .fma(t, c(a[7])).fma(t, c(a[6])).fma(t, c(a[5])).fma(t, c(a[4])).fma(t, c(a[3])).fma(t, c(a[2]))
-                .fma(t, c(a[1])).fma(t, c(a[0]));
-        return p;
+    static void expHalfSquareNegRow(float[] x, int xo, float[] g, int n) {
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            // e^-200 is 0 in float; the clamp keeps inf·inf - inf (NaN) out of the error term.
+            FloatVector v = FloatVector.fromArray(S, x, xo + i, m).max(-20f).min(20f);
+            v.mul(v).mul(-0.5f).intoArray(g, i, m);
+        }
+        expShiftedRow(g, 0, 0f, g, 0, n);
+        for (int i = 0; i < n; i += S.length()) {
+            VectorMask<Float> m = S.indexInRange(i, n);
+            FloatVector v = FloatVector.fromArray(S, x, xo + i, m).max(-20f).min(20f);
+            FloatVector lo = v.fma(v, v.mul(v).neg());
+            FloatVector.fromArray(S, g, i, m).mul(lo.fma(-0.5f, 1f)).intoArray(g, i, m);
+        }
     }
 
     /**

@@ -94,6 +94,39 @@ class GemmTest {
     }
 
     @Test
+    void biasStartsEveryRowOnEveryPathAndEdge() {
+        // Direct (thin) and packed shapes, edge tiles in both dims, several K blocks, both layouts: C = A @ B + bias
+        // against the reference product accumulated onto the bias repeated in every row.
+        Rng rng = new Rng(16);
+        int[][] shapes = {{1, 7, 5}, {3, 40, 70}, {8, 16, 32}, {9, 17, 33}, {64, 384, 96},
+            {GemmKernel.MC + 13, GemmKernel.KC * 2 + 3, 2 * GemmKernel.NR + 5}, {17, 0, 9}};
+        for (int[] s : shapes) {
+            int m = s[0], k = s[1], n = s[2];
+            for (int t = 0; t < 4; t++) {
+                Mat a = Mat.random(rng, m, k, (t & 1) != 0), b = Mat.random(rng, k, n, (t & 2) != 0);
+                float[] bias = new float[n + 2], rows = new float[m * n];
+                for (int j = 0; j < bias.length; j++) bias[j] = (float) rng.nextGaussian();
+                for (int i = 0; i < m; i++) System.arraycopy(bias, 1, rows, i * n, n);
+                Tensor biasView = Tensor.fromStorage(new FloatStorage(bias), new int[] {n}, new int[] {1}, 1);
+                Tensor got = Tensor.full(Float.NaN, m, n), ref = Tensor.of(rows, m, n);
+                Gemm.batched(a.view(), b.view(), biasView, got, false);
+                NaiveMatmul.matmul(a.view(), b.view(), ref, true);
+                assertClose(a, b, rows, ref.toFloatArray(), got.toFloatArray(), true,
+                        "bias [" + m + ", " + k + "] @ [" + k + ", " + n + "] t=" + t);
+            }
+        }
+    }
+
+    @Test
+    void biasOfTheWrongShapeOrWithAccumulationIsRefused() {
+        Tensor a = Tensor.ones(4, 3), b = Tensor.ones(3, 5), out = Tensor.zeros(4, 5);
+        assertThrows(IllegalArgumentException.class, () -> Gemm.batched(a, b, Tensor.ones(4), out, false));
+        assertThrows(IllegalArgumentException.class, () -> Gemm.batched(a, b, Tensor.ones(5), out, true));
+        assertThrows(IllegalArgumentException.class,
+                () -> Gemm.batched(a, b, Tensor.ones(5, 2).select(1, 0), out, false));
+    }
+
+    @Test
     void emptyInnerDimensionGivesZerosOrLeavesCUnchanged() {
         Tensor a = Tensor.zeros(3, 0), b = Tensor.zeros(0, 4);
         Tensor out = Tensor.full(5f, 3, 4);

@@ -22,6 +22,44 @@ class NNKernelsExpTest {
     }
 
     @Test
+    void rowFormIsTheSameArithmeticBitForBitAndSumsWhatItWrites() {
+        int n = 1003;
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = -120f + 220f * i / (n - 1);
+        x[5] = Float.NaN;
+        x[6] = Float.NEGATIVE_INFINITY;
+        float shift = 3.25f;
+        float[] shifted = new float[n];
+        for (int i = 0; i < n; i++) shifted[i] = x[i] - shift;
+        float[] expected = exp(shifted), y = new float[n + 4];
+        float sum = VectorMath.expShiftedRow(x, 0, shift, y, 4, n);
+        for (int i = 0; i < n; i++) {
+            assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(y[4 + i]), "e^(" + shifted[i] + ")");
+        }
+        assertTrue(Float.isNaN(sum), "a NaN input makes the sum NaN");
+        float[] finite = java.util.Arrays.copyOfRange(x, 100, 400); // below the overflow bound: a finite sum
+        double ref = 0;
+        for (float v : finite) ref += Math.exp(v - shift);
+        float inPlace = VectorMath.expShiftedRow(finite, 0, shift, finite, 0, finite.length);
+        assertEquals(ref, inPlace, ref * 1e-5);
+        for (int i = 0; i < finite.length; i++) {
+            assertEquals(Float.floatToIntBits(expected[100 + i]), Float.floatToIntBits(finite[i]), "in place " + i);
+        }
+    }
+
+    @Test
+    void halfSquareRowMatchesDoublePrecisionWithRelativeAccuracyAtLargeX() {
+        int n = 777;
+        float[] x = new float[n], g = new float[n];
+        for (int i = 0; i < n; i++) x[i] = -13.5f + 27f * i / (n - 1);
+        VectorMath.expHalfSquareNegRow(x, 0, g, n);
+        for (int i = 0; i < n; i++) {
+            double e = Math.exp(-(double) x[i] * x[i] / 2);
+            if (!(Math.abs(g[i] - e) <= 2e-6 * e)) fail("e^(-x²/2) at " + x[i] + " = " + g[i] + " but " + e);
+        }
+    }
+
+    @Test
     void relativeErrorIsBelowOneInAMillionOverTheNormalRange() {
         int n = 400_003; // not a multiple of the vector length, so the masked tail runs too
         float[] x = new float[n];

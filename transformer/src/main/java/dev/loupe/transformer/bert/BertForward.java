@@ -74,9 +74,9 @@ final class BertForward {
         Tensor attnOut = run.point(HookNames.attnOut(l), attention(l, bw, resid, keyMask));
         Tensor mid = run.point(HookNames.residMid(l), resid.add(attnOut));
         Tensor x = norm(HookNames.block(l, "ln1"), mid, bw.ln1W(), bw.ln1B());
-        Tensor pre = run.point(HookNames.mlp(l, "hook_pre"), x.matmul(bw.wIn()).add(bw.bIn()));
+        Tensor pre = run.point(HookNames.mlp(l, "hook_pre"), x.linear(bw.wIn(), bw.bIn()));
         Tensor post = run.point(HookNames.mlp(l, "hook_post"), c.activation().apply(pre));
-        Tensor mlpOut = run.point(HookNames.mlpOut(l), post.matmul(bw.wOut()).add(bw.bOut()));
+        Tensor mlpOut = run.point(HookNames.mlpOut(l), post.linear(bw.wOut(), bw.bOut()));
         Tensor residPost = run.point(HookNames.residPost(l), x.add(mlpOut));
         Tensor out = norm(HookNames.block(l, "ln2"), residPost, bw.ln2W(), bw.ln2B());
         return run.point(HookNames.block(l, "hook_normalized_resid_post"), out);
@@ -95,9 +95,11 @@ final class BertForward {
             k = Tensor.einsum("bphm,hmd->bphd", run.point(kIn, perHead), w.wK(l)).add(w.bQkv(l, 1));
             v = Tensor.einsum("bphm,hmd->bphd", run.point(vIn, perHead), w.wV(l)).add(w.bQkv(l, 2));
         } else {
-            q = resid.matmul(bw.wQ()).add(bw.bQ()).view(b, p, h, d);
-            k = resid.matmul(bw.wK()).add(bw.bK()).view(b, p, h, d);
-            v = resid.matmul(bw.wV()).add(bw.bV()).view(b, p, h, d);
+            // One product for all three: [b, p, 3·m] viewed as [b, p, (q|k|v), h, d].
+            Tensor qkv = resid.linear(bw.wQkv(), bw.bQkv()).view(b, p, 3, h, d);
+            q = qkv.select(2, 0);
+            k = qkv.select(2, 1);
+            v = qkv.select(2, 2);
         }
         q = run.point(HookNames.attn(l, "hook_q"), q);
         k = run.point(HookNames.attn(l, "hook_k"), k);
@@ -110,7 +112,7 @@ final class BertForward {
     Tensor pooler(Tensor hidden) {
         if (w.pooler() == null) return null;
         Tensor cls = hidden.select(1, 0);
-        return run.point(BertModel.POOLER_OUT, cls.matmul(w.pooler().w()).add(w.pooler().b()).tanh());
+        return run.point(BertModel.POOLER_OUT, cls.linear(w.pooler().w(), w.pooler().b()).tanh());
     }
 
     /** The sentence embedding [b, m]: pooled ({@code hook_pooled}), then normalised when the pooling says so. */
@@ -123,9 +125,9 @@ final class BertForward {
     /** MLM logits [b, p, d_vocab]. */
     Tensor maskedLm(Tensor hidden) {
         BertWeights.MlmHead hw = w.mlm();
-        Tensor x = c.activation().apply(hidden.matmul(hw.wT()).add(hw.bT()));
+        Tensor x = c.activation().apply(hidden.linear(hw.wT(), hw.bT()));
         x = norm("mlm_head.ln", x, hw.lnW(), hw.lnB());
-        return x.matmul(w.decoder()).add(hw.bU());
+        return x.linear(w.decoder(), hw.bU());
     }
 
     /** LayerNorm with its hook points {@code <prefix>.hook_scale} and {@code <prefix>.hook_normalized}. */

@@ -42,7 +42,7 @@ final class BertLoader {
         List<BertWeights.Block> blocks = new ArrayList<>();
         for (int l = 0; l < c.nLayers(); l++) {
             String p = prefix + "encoder.layer." + l + ".";
-            blocks.add(new BertWeights.Block(
+            blocks.add(BertWeights.Block.of(
                     linear(p + "attention.self.query.weight", d, d), get(p + "attention.self.query.bias", d),
                     linear(p + "attention.self.key.weight", d, d), get(p + "attention.self.key.bias", d),
                     linear(p + "attention.self.value.weight", d, d), get(p + "attention.self.value.bias", d),

@@ -94,7 +94,7 @@ final class BertOnnx {
         List<BertWeights.Block> blocks = new ArrayList<>();
         for (int l = 0; l < layers; l++) {
             String p = "encoder.layer." + l + ".";
-            blocks.add(new BertWeights.Block(
+            blocks.add(BertWeights.Block.of(
                     weight(p + "attention.self.query", d, d), vector(p + "attention.self.query.bias", d),
                     weight(p + "attention.self.key", d, d), vector(p + "attention.self.key.bias", d),
                     weight(p + "attention.self.value", d, d), vector(p + "attention.self.value.bias", d),

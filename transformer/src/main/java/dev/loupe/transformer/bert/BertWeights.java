@@ -28,10 +28,12 @@ public record BertWeights(int nHeads, Tensor wordEmb, Tensor posEmb, Tensor type
 
     /**
      * One post-LayerNorm block: attention, then {@code ln1} over (residual + attention), then the MLP, then {@code ln2}
-     * over (normalized residual + MLP).
+     * over (normalized residual + MLP). Q, K and V are stored side by side, as {@link
+     * dev.loupe.transformer.gpt2.Gpt2Weights} has them, so that the three projections are one matrix product;
+     * {@link #wQ()} ... {@link #bV()} are views of them.
      *
-     * @param wQ   [d_model, d_model], columns (head, d_head); likewise wK, wV
-     * @param bQ   [d_model]; likewise bK, bV
+     * @param wQkv [d_model, 3·d_model], columns (q|k|v, head, d_head)
+     * @param bQkv [3·d_model]
      * @param wO   [d_model (= head·d_head), d_model]
      * @param bO   [d_model]
      * @param ln1W [d_model] (Hugging Face's {@code attention.output.LayerNorm})
@@ -43,11 +45,66 @@ public record BertWeights(int nHeads, Tensor wordEmb, Tensor posEmb, Tensor type
      * @param ln2W [d_model] (Hugging Face's {@code output.LayerNorm})
      * @param ln2B [d_model]
      */
-    public record Block(Tensor wQ, Tensor bQ, Tensor wK, Tensor bK, Tensor wV, Tensor bV, Tensor wO, Tensor bO,
-                        Tensor ln1W, Tensor ln1B, Tensor wIn, Tensor bIn, Tensor wOut, Tensor bOut, Tensor ln2W,
-                        Tensor ln2B) {
+    public record Block(Tensor wQkv, Tensor bQkv, Tensor wO, Tensor bO, Tensor ln1W, Tensor ln1B, Tensor wIn,
+                        Tensor bIn, Tensor wOut, Tensor bOut, Tensor ln2W, Tensor ln2B) {
+        public Block {
+            int d = wO.size(1);
+            if (wQkv.rank() != 2 || wQkv.size(0) != d || wQkv.size(1) != 3 * d || bQkv.rank() != 1
+                    || bQkv.size(0) != 3 * d) {
+                throw new IllegalArgumentException("W_QKV " + java.util.Arrays.toString(wQkv.shape()) + " and b_QKV "
+                        + java.util.Arrays.toString(bQkv.shape()) + " must be [" + d + ", " + 3 * d + "] and ["
+                        + 3 * d + "] for d_model " + d);
+            }
+        }
+
+        /**
+         * A block from separate Q, K and V projections ({@code wQ} ... [d_model, d_model], {@code bQ} ...
+         * [d_model]), joined into {@link #wQkv} and {@link #bQkv} (a copy).
+         */
+        public static Block of(Tensor wQ, Tensor bQ, Tensor wK, Tensor bK, Tensor wV, Tensor bV, Tensor wO, Tensor bO,
+                               Tensor ln1W, Tensor ln1B, Tensor wIn, Tensor bIn, Tensor wOut, Tensor bOut, Tensor ln2W,
+                               Tensor ln2B) {
+            return new Block(Tensor.cat(1, wQ, wK, wV), Tensor.cat(0, bQ, bK, bV), wO, bO, ln1W, ln1B, wIn, bIn,
+                    wOut, bOut, ln2W, ln2B);
+        }
+
+        /** W_Q [d_model, d_model], columns (head, d_head): a view of {@link #wQkv}. */
+        public Tensor wQ() {
+            return third(wQkv, 1, 0);
+        }
+
+        /** W_K [d_model, d_model]: a view of {@link #wQkv}. */
+        public Tensor wK() {
+            return third(wQkv, 1, 1);
+        }
+
+        /** W_V [d_model, d_model]: a view of {@link #wQkv}. */
+        public Tensor wV() {
+            return third(wQkv, 1, 2);
+        }
+
+        /** b_Q [d_model]: a view of {@link #bQkv}. */
+        public Tensor bQ() {
+            return third(bQkv, 0, 0);
+        }
+
+        /** b_K [d_model]: a view of {@link #bQkv}. */
+        public Tensor bK() {
+            return third(bQkv, 0, 1);
+        }
+
+        /** b_V [d_model]: a view of {@link #bQkv}. */
+        public Tensor bV() {
+            return third(bQkv, 0, 2);
+        }
+
+        private static Tensor third(Tensor t, int dim, int which) {
+            int n = t.size(dim) / 3;
+            return t.narrow(dim, which * n, n);
+        }
+
         List<Tensor> all() {
-            return List.of(wQ, bQ, wK, bK, wV, bV, wO, bO, ln1W, ln1B, wIn, bIn, wOut, bOut, ln2W, ln2B);
+            return List.of(wQkv, bQkv, wO, bO, ln1W, ln1B, wIn, bIn, wOut, bOut, ln2W, ln2B);
         }
 
         Block to(Device d) {
@@ -90,7 +147,7 @@ public record BertWeights(int nHeads, Tensor wordEmb, Tensor posEmb, Tensor type
         Tensor word = normal(rng, c.dVocab(), d), pos = normal(rng, c.nCtx(), d), type = normal(rng, c.nTypes(), d);
         List<Block> blocks = new ArrayList<>();
         for (int l = 0; l < c.nLayers(); l++) {
-            blocks.add(new Block(normal(rng, d, d), Tensor.zeros(d), normal(rng, d, d), Tensor.zeros(d),
+            blocks.add(Block.of(normal(rng, d, d), Tensor.zeros(d), normal(rng, d, d), Tensor.zeros(d),
                     normal(rng, d, d), Tensor.zeros(d), normal(rng, d, d), Tensor.zeros(d), Tensor.ones(d),
                     Tensor.zeros(d), normal(rng, d, m), Tensor.zeros(m), normal(rng, m, d), Tensor.zeros(d),
                     Tensor.ones(d), Tensor.zeros(d)));
@@ -150,17 +207,17 @@ public record BertWeights(int nHeads, Tensor wordEmb, Tensor posEmb, Tensor type
 
     /** W_Q of layer {@code l}: [head, d_model, d_head] (a view). */
     public Tensor wQ(int l) {
-        return perHeadIn(blocks.get(l).wQ());
+        return perHeadIn(l, 0);
     }
 
     /** W_K of layer {@code l}: [head, d_model, d_head] (a view). */
     public Tensor wK(int l) {
-        return perHeadIn(blocks.get(l).wK());
+        return perHeadIn(l, 1);
     }
 
     /** W_V of layer {@code l}: [head, d_model, d_head] (a view). */
     public Tensor wV(int l) {
-        return perHeadIn(blocks.get(l).wV());
+        return perHeadIn(l, 2);
     }
 
     /** b_Q, b_K or b_V ({@code which} 0, 1, 2) of layer {@code l}: [head, d_head] (a view). */
@@ -181,9 +238,11 @@ public record BertWeights(int nHeads, Tensor wordEmb, Tensor posEmb, Tensor type
         return w.view(nHeads, w.size(0) / nHeads, w.size(1));
     }
 
-    private Tensor perHeadIn(Tensor w) {
+    /** Q, K or V's columns of W_QKV as [head, d_model, d_head]: a view (a copy only if W_QKV is not contiguous). */
+    private Tensor perHeadIn(int l, int which) {
+        Tensor w = blocks.get(l).wQkv();
         int d = w.size(0);
-        return w.view(d, nHeads, w.size(1) / nHeads).permute(1, 0, 2);
+        return w.reshape(d, 3, nHeads, d / nHeads).select(1, which).permute(1, 0, 2);
     }
 
     // ---------------------------------------------------------------- parameters by name

@@ -84,11 +84,17 @@ class BertTorchParityTest {
                 + "(max abs error / max(1, max |ref|))%n", worstAct, worstGrad, worstParam);
     }
 
-    /** named() returns HF-layout transposed views of our [in, out] leaves; their gradient is the leaf's, transposed. */
+    /**
+     * named() returns views of our contiguous [in, out] leaves (HF-layout transposes, and Q/K/V as thirds of W_QKV);
+     * a view's gradient is the same view (offset and strides) of its leaf's gradient.
+     */
     private static Tensor gradOfView(BertModel model, String hfName) {
+        Tensor view = model.weights().named().get(hfName);
         for (Tensor leaf : model.weights().leaves()) {
-            Tensor view = model.weights().named().get(hfName);
-            if (view.storage() == leaf.storage()) return leaf.grad().transpose(0, 1);
+            if (view.storage() != leaf.storage()) continue;
+            assertTrue(leaf.isContiguous(), hfName + "'s leaf is contiguous");
+            Tensor g = leaf.grad().contiguous();
+            return Tensor.fromStorage(g.storage(), view.shape(), view.strides(), g.offset() + view.offset() - leaf.offset());
         }
         throw new AssertionError("no leaf behind " + hfName);
     }
