@@ -39,7 +39,7 @@ final class Attention {
     }
 
     /** The same computation through the recorded ops, for gradients. Output [b, p, h, d]. */
-    private static Tensor composite(Tensor q, Tensor k, Tensor v, float scale, Tensor mask) {
+    static Tensor composite(Tensor q, Tensor k, Tensor v, float scale, Tensor mask) {
         Tensor scores = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)); // [b, h, p, s]
         if (scale != 1f) scores = scores.mul(scale);
         if (mask != null) scores = scores.add(mask);

@@ -50,16 +50,25 @@ public interface Backend {
 
     /**
      * {@code out = a @ b + bias}: as {@link #matmul} without accumulation, with {@code bias} [n] added to every row
-     * of every product in the same pass (a linear layer's affine map).
+     * of every product in the same pass (a linear layer's affine map). The default writes the bias rows and then
+     * accumulates the product: two passes, for backends without a fused kernel.
      */
-    void matmulBias(Tensor a, Tensor b, Tensor bias, Tensor out);
+    default void matmulBias(Tensor a, Tensor b, Tensor bias, Tensor out) {
+        copy(bias.expand(out.shape()), out);
+        matmul(a, b, out, true);
+    }
 
     /**
      * Scaled dot-product attention into contiguous {@code out} [b, p, h, d]: {@code q} [b, p, h, d], {@code k} and
      * {@code v} [b, s, h, d], each with unit stride along d; {@code mask} null or [b, 1, p, s] (strides 0 allowed).
-     * See {@link Tensor#attention}.
+     * See {@link Tensor#attention}. The default runs the composite ops (scores, softmax, product) on this backend,
+     * for backends without a fused kernel.
      */
-    void attention(Tensor q, Tensor k, Tensor v, float scale, Tensor mask, Tensor out);
+    default void attention(Tensor q, Tensor k, Tensor v, float scale, Tensor mask, Tensor out) {
+        try (var scope = Autograd.noGrad()) {
+            out.copyFrom(Attention.composite(q, k, v, scale, mask));
+        }
+    }
 
     /** Softmax (or log-softmax) of contiguous {@code a} over its last dim into {@code out}. */
     void softmax(Tensor a, boolean log, Tensor out);

@@ -108,9 +108,8 @@ public record BertWeights(int nHeads, Tensor wordEmb, Tensor posEmb, Tensor type
         }
 
         Block to(Device d) {
-            return new Block(move(wQ, d), move(bQ, d), move(wK, d), move(bK, d), move(wV, d), move(bV, d), move(wO, d),
-                    move(bO, d), move(ln1W, d), move(ln1B, d), move(wIn, d), move(bIn, d), move(wOut, d), move(bOut, d),
-                    move(ln2W, d), move(ln2B, d));
+            return new Block(move(wQkv, d), move(bQkv, d), move(wO, d), move(bO, d), move(ln1W, d), move(ln1B, d),
+                    move(wIn, d), move(bIn, d), move(wOut, d), move(bOut, d), move(ln2W, d), move(ln2B, d));
         }
     }
 
