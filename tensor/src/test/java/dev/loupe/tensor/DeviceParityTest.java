@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
 /**
@@ -118,6 +119,32 @@ class DeviceParityTest {
                 .select(1, 1), 1, x));
         c.add(new Case("to the CPU and back", t -> t[0].to(Device.CPU).mul(2f).to(t[0].device()).exp(), 1, x));
         return c;
+    }
+
+    /**
+     * Without gradients, linear and attention run as one fused CPU kernel; a backend without those kernels gets
+     * {@link Backend}'s composite defaults (bias then accumulate; scores, softmax, product), which round differently.
+     */
+    @Test
+    void fusedInferenceOpsFallBackToTheBackendDefaults() {
+        Tensor x = randn(30, 6, 5), w = randn(31, 5, 7), b = randn(32, 7);
+        Tensor q = randn(33, 2, 4, 3, 8), k = randn(34, 2, 6, 3, 8), v = randn(35, 2, 6, 3, 8);
+        Tensor mask = Tensor.zeros(2, 1, 4, 6).maskedFill(randn(36, 2, 1, 4, 6).gt(0.8f), Float.NEGATIVE_INFINITY);
+        Tensor linear = x.linear(w, b), attention = Tensor.attention(q, k, v, 0.35f, mask);
+        Tensor linearFake = x.to(FAKE).linear(w.to(FAKE), b.to(FAKE));
+        Tensor attentionFake = Tensor.attention(q.to(FAKE), k.to(FAKE), v.to(FAKE), 0.35f, mask.to(FAKE));
+        assertEquals(FAKE, linearFake.device());
+        assertEquals(FAKE, attentionFake.device());
+        assertClose(linear, linearFake.to(Device.CPU), "linear");
+        assertClose(attention, attentionFake.to(Device.CPU), "attention");
+    }
+
+    private static void assertClose(Tensor expected, Tensor actual, String what) {
+        assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");
+        float[] e = expected.toFloatArray(), a = actual.toFloatArray();
+        for (int i = 0; i < e.length; i++) {
+            assertEquals(e[i], a[i], 1e-5f * (1 + Math.abs(e[i])), what + " at " + i);
+        }
     }
 
     @TestFactory
