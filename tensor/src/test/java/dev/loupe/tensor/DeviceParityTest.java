@@ -158,13 +158,28 @@ class DeviceParityTest {
         Result cpu = run(k, Device.CPU), fake = run(k, FAKE);
         assertEquals(FAKE, fake.out.device(), k.name() + ": the result should stay on the device");
         assertArrayEquals(cpu.out.shape(), fake.out.shape(), k.name() + ": shape");
-        assertArrayEquals(cpu.out.toFloatArray(), fake.out.toFloatArray(), k.name() + ": value");
+        assertWithin(cpu.out, fake.out, k.name() + ": value");
         for (int i = 0; i < k.diff(); i++) {
             if (cpu.grads[i] == null) continue;
             assertNotNull(fake.grads[i], k.name() + ": gradient of input " + i);
             assertEquals(FAKE, fake.grads[i].device(), k.name() + ": gradient of input " + i + " should stay there");
-            assertArrayEquals(cpu.grads[i].toFloatArray(), fake.grads[i].toFloatArray(),
-                    k.name() + ": gradient of input " + i);
+            assertWithin(cpu.grads[i], fake.grads[i], k.name() + ": gradient of input " + i);
+        }
+    }
+
+    /**
+     * Equal within 1e-6 of the reference's largest |value| (non-finite values exactly): the fake device computes with
+     * the CPU kernels, whose JIT-compiled SIMD reductions round differently from their interpreted ones, so a kernel
+     * compiled between the two runs may move the last bit. Leaked CPU operands fail in the backend, not here.
+     */
+    private static void assertWithin(Tensor want, Tensor got, String what) {
+        float[] w = want.toFloatArray(), g = got.toFloatArray();
+        assertEquals(w.length, g.length, what + ": size");
+        float scale = 1;
+        for (float v : w) if (Float.isFinite(v)) scale = Math.max(scale, Math.abs(v));
+        for (int i = 0; i < w.length; i++) {
+            if (Float.isFinite(w[i])) assertEquals(w[i], g[i], 1e-6f * scale, what + " at " + i);
+            else assertEquals(Float.floatToIntBits(w[i]), Float.floatToIntBits(g[i]), what + " at " + i);
         }
     }
 

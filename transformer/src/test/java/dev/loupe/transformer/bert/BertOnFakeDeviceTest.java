@@ -58,7 +58,11 @@ class BertOnFakeDeviceTest {
         cpu.out().forEach((n, t) -> {
             Tensor d = dev.out().get(n);
             assertArrayEquals(t.shape(), d.shape(), n);
-            assertArrayEquals(t.toFloatArray(), d.toFloatArray(), n);
+            // within 1e-6 of the tensor's largest |value|: JIT-compiled and interpreted SIMD reductions round apart
+            float[] want = t.toFloatArray(), got = d.toFloatArray();
+            float scale = 1;
+            for (float v : want) if (Float.isFinite(v)) scale = Math.max(scale, Math.abs(v));
+            for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-6f * scale, n + " at " + i);
         });
     }
 }

@@ -19,19 +19,25 @@ import org.junit.jupiter.api.Test;
  */
 class Gpt2OnFakeDeviceTest {
     private static final FakeDeviceBackend FAKE = FakeDeviceBackend.install();
+    /**
+     * The fake device computes with the CPU kernels, but a kernel's JIT-compiled SIMD reductions round differently
+     * from its interpreted ones, so two runs in one JVM may differ in the last bit when a kernel is compiled between
+     * them. CPU constants leaking onto the device are caught by the backend's own assertions, not by this tolerance.
+     */
+    static final double RTOL = 1e-6;
 
     @Test
     void gpt2ForwardBackwardWithHooksAndKvCacheEqualTheCpu() {
         int before = FAKE.calls("matmul");
         DeviceScenario.Snapshot dev = DeviceScenario.run(TestModels::gpt2, 61, FAKE.device());
         assertTrue(FAKE.calls("matmul") > before, "the work ran on the fake device");
-        DeviceScenario.compare(DeviceScenario.run(TestModels::gpt2, 61, Device.CPU), dev, 0);
+        DeviceScenario.compare(DeviceScenario.run(TestModels::gpt2, 61, Device.CPU), dev, RTOL);
     }
 
     @Test
     void gptNeoWithLocalAttentionAndNoQkvBiasEqualsTheCpu() {
         DeviceScenario.compare(DeviceScenario.run(TestModels::neo, 62, Device.CPU),
-                DeviceScenario.run(TestModels::neo, 62, FAKE.device()), 0);
+                DeviceScenario.run(TestModels::neo, 62, FAKE.device()), RTOL);
     }
 
     @Test
@@ -52,19 +58,19 @@ class Gpt2OnFakeDeviceTest {
     }
 
     @Test
-    void trainerStepsWithAdamWAndClippingEqualTheCpuBitForBit() {
+    void trainerStepsWithAdamWAndClippingEqualTheCpu() {
         int before = FAKE.calls("adamW");
         DeviceTraining.Run dev = DeviceTraining.trainer(64, FAKE.device(), 3);
         assertTrue(FAKE.calls("adamW") > before, "the update ran on the fake device");
-        DeviceTraining.compare(DeviceTraining.trainer(64, Device.CPU, 3), dev, DeviceTraining.initial(64), 0);
+        DeviceTraining.compare(DeviceTraining.trainer(64, Device.CPU, 3), dev, DeviceTraining.initial(64), RTOL);
     }
 
     @Test
-    void sgdWithNesterovMomentumEqualsTheCpuBitForBit() {
+    void sgdWithNesterovMomentumEqualsTheCpu() {
         int before = FAKE.calls("sgd");
         DeviceTraining.Run dev = DeviceTraining.sgd(65, FAKE.device(), 3);
         assertTrue(FAKE.calls("sgd") > before, "the update ran on the fake device");
-        DeviceTraining.compare(DeviceTraining.sgd(65, Device.CPU, 3), dev, DeviceTraining.initial(65), 0);
+        DeviceTraining.compare(DeviceTraining.sgd(65, Device.CPU, 3), dev, DeviceTraining.initial(65), RTOL);
     }
 
     @Test
