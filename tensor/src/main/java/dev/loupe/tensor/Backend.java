@@ -59,6 +59,21 @@ public interface Backend {
     }
 
     /**
+     * {@code out = op(a @ b + bias)}: as {@link #matmulBias} ({@code bias} may be null: the plain product), then the
+     * parameterless elementwise {@code op} on every element of {@code out}, with the values {@link #unary} gives. A
+     * fused kernel applies it to each block of the product while the block is in cache; the default runs the two
+     * steps.
+     */
+    default void matmulBiasUnary(Tensor a, Tensor b, Tensor bias, UnaryOp op, Tensor out) {
+        if (bias == null) {
+            matmul(a, b, out, false);
+        } else {
+            matmulBias(a, b, bias, out);
+        }
+        unary(op, out, 0f, 0f, out);
+    }
+
+    /**
      * Scaled dot-product attention into contiguous {@code out} [b, p, h, d]: {@code q} [b, p, h, d], {@code k} and
      * {@code v} [b, s, h, d], each with unit stride along d; {@code mask} null or [b, 1, p, s] (strides 0 allowed).
      * See {@link Tensor#attention}. The default runs the composite ops (scores, softmax, product) on this backend,

@@ -61,6 +61,35 @@ final class LinearAlgebra {
         return out.reshape(Shapes.insert(lead, lead.length, n));
     }
 
+    /** The ops {@link #linear(Tensor, Tensor, Tensor, UnaryOp)} accepts: parameterless, with gradients. */
+    private static final java.util.Set<UnaryOp> ACTIVATIONS = java.util.EnumSet.of(UnaryOp.GELU_ERF, UnaryOp.GELU_TANH,
+            UnaryOp.RELU, UnaryOp.TANH, UnaryOp.SIGMOID);
+
+    static Tensor linear(Tensor x, Tensor w, Tensor bias, UnaryOp act) {
+        if (!ACTIVATIONS.contains(act)) {
+            throw new IllegalArgumentException("linear: activation " + act + " is not one of " + ACTIVATIONS);
+        }
+        if (Autograd.needsGrad(x, w, bias)) {
+            // The fused kernel keeps no pre-activation for the backward pass: record the two steps instead.
+            return Elementwise.unary(act, linear(x, w, bias), 0f, 0f);
+        }
+        if (x.rank() == 0 || w.rank() != 2 || x.size(-1) != w.size(0)) {
+            throw new IllegalArgumentException("linear: " + Shapes.format(x.shape()) + " @ " + Shapes.format(w.shape())
+                    + ": needs [..., k] @ [k, n]");
+        }
+        int k = w.size(0), n = w.size(1);
+        if (bias != null && (bias.rank() != 1 || bias.size(0) != n)) {
+            throw new IllegalArgumentException("linear: bias " + Shapes.format(bias.shape()) + " for "
+                    + Shapes.format(x.shape()) + " @ " + Shapes.format(w.shape()) + " must be [" + n + "]");
+        }
+        int[] lead = Arrays.copyOf(x.shape(), x.rank() - 1);
+        Tensor flat = x.reshape(Shapes.numel(lead), k);
+        Backend be = OpSupport.backend("linear", flat, w, bias);
+        Tensor out = OpSupport.alloc(be, new int[] {flat.size(0), n});
+        be.matmulBiasUnary(flat, w, bias, act, out);
+        return out.reshape(Shapes.insert(lead, lead.length, n));
+    }
+
     private static int[] concat(int[] batch, int x, int y) {
         int[] s = Arrays.copyOf(batch, batch.length + 2);
         s[batch.length] = x;

@@ -654,6 +654,19 @@ public final class Tensor {
     public Tensor linear(Tensor weight, Tensor bias) { return LinearAlgebra.linear(this, weight, bias); }
 
     /**
+     * {@code activation(this @ weight + bias)}: [..., k] @ [k, n] + [n] → [..., n], with the activation applied to
+     * each block of the product while it is still in cache, so neither the pre-activation tensor nor a second pass
+     * over it exists. Every element equals {@code linear(weight, bias)} followed by the activation's own op, bit for
+     * bit. When gradients are recorded it runs as those two ops. A null {@code bias} is the plain product.
+     *
+     * @param activation one of {@code GELU_ERF, GELU_TANH, RELU, TANH, SIGMOID}
+     * @throws IllegalArgumentException as {@link #linear(Tensor, Tensor)}, or for another activation
+     */
+    public Tensor linear(Tensor weight, Tensor bias, UnaryOp activation) {
+        return LinearAlgebra.linear(this, weight, bias, activation);
+    }
+
+    /**
      * Einstein summation over letter subscripts, e.g. {@code einsum("bpd,dv->bpv", resid, wU)} or
      * {@code einsum("bqhd,bkhd->bhqk", q, k)}; an explicit output after {@code ->} or, without one, the letters
      * that occur once, in alphabetical order. {@code ...} is not supported.

@@ -137,6 +137,9 @@ class DeviceParityTest {
         assertEquals(FAKE, attentionFake.device());
         assertClose(linear, linearFake.to(Device.CPU), "linear");
         assertClose(attention, attentionFake.to(Device.CPU), "attention");
+        Tensor geluFake = x.to(FAKE).linear(w.to(FAKE), b.to(FAKE), UnaryOp.GELU_ERF);
+        assertEquals(FAKE, geluFake.device());
+        assertClose(linear.gelu(), geluFake.to(Device.CPU), "linear with GELU");
     }
 
     private static void assertClose(Tensor expected, Tensor actual, String what) {

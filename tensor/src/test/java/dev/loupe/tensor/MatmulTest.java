@@ -132,6 +132,55 @@ class MatmulTest {
     }
 
     @Test
+    void linearWithAnActivationEqualsTheLinearLayerThenTheActivationBitForBit() {
+        // m = 2·90 rows crosses the packed kernel's 128-row bands; [2, 3, 4] @ [4, 5] takes the small direct path.
+        Tensor big = randn(2, 90, 70), wBig = randn(70, 45).mul(0.2f), bBig = randn(45);
+        Tensor wBigT = randn(45, 70).mul(0.2f).transpose(0, 1);
+        Tensor small = randn(2, 3, 4), wSmall = randn(4, 5), bSmall = randn(5);
+        for (UnaryOp act : new UnaryOp[] {UnaryOp.GELU_ERF, UnaryOp.GELU_TANH, UnaryOp.RELU, UnaryOp.TANH,
+                UnaryOp.SIGMOID}) {
+            assertArrayEquals(apply(act, big.linear(wBig, bBig)).toFloatArray(),
+                    big.linear(wBig, bBig, act).toFloatArray(), act + " packed");
+            assertArrayEquals(apply(act, big.linear(wBigT, null)).toFloatArray(),
+                    big.linear(wBigT, null, act).toFloatArray(), act + " packed, transposed weight, no bias");
+            assertArrayEquals(apply(act, small.linear(wSmall, bSmall)).toFloatArray(),
+                    small.linear(wSmall, bSmall, act).toFloatArray(), act + " direct");
+        }
+        // The GELU of the exact product, in double: x·Φ(x) with Φ(x) = (1 + erf(x/√2))/2 (erf by its series).
+        Tensor expected = build(shape(2, 3, 5), ix -> {
+            double s = bSmall.get(ix[2]);
+            for (int k = 0; k < 4; k++) s += small.get(ix[0], ix[1], k) * wSmall.get(k, ix[2]);
+            return s * (1 + erf(s / Math.sqrt(2))) / 2;
+        });
+        assertClose(expected, small.linear(wSmall, bSmall, UnaryOp.GELU_ERF));
+        // Recording gradients, it runs as the two ops and has their gradients.
+        GradCheck.check(x -> x[0].linear(x[1], x[2], UnaryOp.GELU_ERF), small, wSmall, bSmall);
+        var e = assertThrows(IllegalArgumentException.class, () -> small.linear(wSmall, bSmall, UnaryOp.EXP));
+        assertTrue(e.getMessage().contains("EXP"), e.getMessage());
+    }
+
+    private static Tensor apply(UnaryOp act, Tensor x) {
+        return switch (act) {
+            case GELU_ERF -> x.gelu();
+            case GELU_TANH -> x.geluTanh();
+            case RELU -> x.relu();
+            case TANH -> x.tanh();
+            case SIGMOID -> x.sigmoid();
+            default -> throw new AssertionError(act);
+        };
+    }
+
+    /** erf by its Maclaurin series, converged in double for the |x| &lt; 6 these tests use. */
+    private static double erf(double x) {
+        double term = x, sum = x;
+        for (int n = 1; n < 200; n++) {
+            term *= -x * x / n;
+            sum += term / (2 * n + 1);
+        }
+        return 2 / Math.sqrt(Math.PI) * sum;
+    }
+
+    @Test
     void transposedViewsAreReadThroughTheirStrides() {
         Tensor aT = randn(4, 3).transpose(0, 1), bT = randn(5, 4).transpose(0, 1); // [3, 4], [4, 5]
         Tensor expected = build(shape(3, 5), ix -> {

@@ -1,6 +1,7 @@
 package dev.loupe.transformer;
 
 import dev.loupe.tensor.Tensor;
+import dev.loupe.tensor.UnaryOp;
 
 /** MLP activation functions, by the names Hugging Face configs use. */
 public enum Activation {
@@ -19,6 +20,19 @@ public enum Activation {
             case GELU -> x.gelu();
             case RELU -> x.relu();
             case SILU -> x.mul(x.sigmoid());
+        };
+    }
+
+    /**
+     * {@code apply(x.linear(w, b))} for x [..., k], w [k, n], b [n] or null → [..., n], the same values bit for bit,
+     * with the activation fused into the product where it is one op (no pre-activation tensor is made then).
+     */
+    public Tensor linear(Tensor x, Tensor w, Tensor b) {
+        return switch (this) {
+            case GELU_TANH -> x.linear(w, b, UnaryOp.GELU_TANH);
+            case GELU -> x.linear(w, b, UnaryOp.GELU_ERF);
+            case RELU -> x.linear(w, b, UnaryOp.RELU);
+            case SILU -> apply(x.linear(w, b));
         };
     }
 

@@ -73,21 +73,26 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void matmul(Tensor a, Tensor b, Tensor out, boolean accumulate) {
-        product(a, b, null, out, accumulate);
+        product(a, b, null, null, out, accumulate);
     }
 
     @Override
     public void matmulBias(Tensor a, Tensor b, Tensor bias, Tensor out) {
-        product(a, b, bias, out, false);
+        product(a, b, bias, null, out, false);
     }
 
-    private static void product(Tensor a, Tensor b, Tensor bias, Tensor out, boolean accumulate) {
+    @Override
+    public void matmulBiasUnary(Tensor a, Tensor b, Tensor bias, UnaryOp op, Tensor out) {
+        product(a, b, bias, op, out, false);
+    }
+
+    private static void product(Tensor a, Tensor b, Tensor bias, UnaryOp act, Tensor out, boolean accumulate) {
         a = heap(a);
         if (bias != null) bias = heap(bias).contiguous();
         if (b.storage() instanceof FloatStorage) {
-            Gemm.batched(a, b, bias, out, accumulate);
+            Gemm.batched(a, b, bias, act, out, accumulate);
         } else {
-            Gemm.batchedWidening(a, b, bias, out, accumulate);
+            Gemm.batchedWidening(a, b, bias, act, out, accumulate);
         }
     }
 

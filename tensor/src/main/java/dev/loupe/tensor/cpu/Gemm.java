@@ -8,6 +8,7 @@ import static dev.loupe.tensor.cpu.GemmKernel.S;
 import dev.loupe.tensor.FloatStorage;
 import dev.loupe.tensor.Parallel;
 import dev.loupe.tensor.Tensor;
+import dev.loupe.tensor.UnaryOp;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 
@@ -50,6 +51,21 @@ public final class Gemm {
      * @throws IllegalArgumentException as the plain product, or when the bias is not [n] with unit stride
      */
     public static void batched(Tensor a, Tensor b, Tensor bias, Tensor out, boolean accumulate) {
+        batched(a, b, bias, null, out, accumulate);
+    }
+
+    /**
+     * As {@link #batched(Tensor, Tensor, Tensor, Tensor, boolean)}, then {@code act} (a parameterless
+     * {@link UnaryOp}, or null for none) applied to each block of {@code out} as soon as it is final, while it is
+     * still in cache: {@code out = act(a @ b + bias)} without a pass of its own. Each element gets exactly the value
+     * the separate op would give it.
+     *
+     * @throws IllegalArgumentException as the plain product, or when {@code act} is combined with accumulation
+     */
+    public static void batched(Tensor a, Tensor b, Tensor bias, UnaryOp act, Tensor out, boolean accumulate) {
+        if (act != null && accumulate) {
+            throw new IllegalArgumentException("gemm: activation " + act + " cannot be combined with accumulation");
+        }
         int[] as = a.shape(), bs = b.shape(), os = out.shape();
         int r = os.length;
         if (as.length != r || bs.length != r || r < 2) {
@@ -96,7 +112,7 @@ public final class Gemm {
                     bo += idx * bst[d];
                     oo += idx * ost[d];
                 }
-                gemm(m, n, k, x, ao, aRs, aCs, w, bo, bRs, bCs, y, oo, ldc, accumulate, bv, bvOff,
+                gemm(m, n, k, x, ao, aRs, aCs, w, bo, bRs, bCs, y, oo, ldc, accumulate, bv, bvOff, act,
                         overBatch ? 1 : Parallel.threads());
             }
         });
@@ -113,7 +129,7 @@ public final class Gemm {
      * own orientation (so a transposed B stays transposed and the same kernels run with the same arithmetic), and each
      * block's product is written to its columns of {@code out}. Batch dims are taken one entry at a time.
      */
-    static void batchedWidening(Tensor a, Tensor b, Tensor bias, Tensor out, boolean accumulate) {
+    static void batchedWidening(Tensor a, Tensor b, Tensor bias, UnaryOp act, Tensor out, boolean accumulate) {
         // Views taken here must not record gradients: the caller records the product as one op.
         a = a.detach();
         b = b.detach();
@@ -121,7 +137,7 @@ public final class Gemm {
         int r = out.rank();
         if (r > 2) {
             for (int i = 0; i < out.size(0); i++) {
-                batchedWidening(a.select(0, i), b.select(0, i), bias, out.select(0, i), accumulate);
+                batchedWidening(a.select(0, i), b.select(0, i), bias, act, out.select(0, i), accumulate);
             }
             return;
         }
@@ -148,7 +164,7 @@ public final class Gemm {
                 wide = Tensor.fromStorage(scratch, new int[] {k, w}, new int[] {w, 1}, 0);
                 ElementwiseKernels.copy(block, wide);
             }
-            batched(a, wide, bias == null ? null : bias.narrow(0, j0, w), out.narrow(1, j0, w), accumulate);
+            batched(a, wide, bias == null ? null : bias.narrow(0, j0, w), act, out.narrow(1, j0, w), accumulate);
         }
     }
 
@@ -170,24 +186,27 @@ public final class Gemm {
     public static void gemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
                             float[] b, int bOff, int bRs, int bCs,
                             float[] c, int cOff, int ldc, boolean accumulate) {
-        gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, null, 0, Parallel.threads());
+        gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, null, 0, null,
+                Parallel.threads());
     }
 
     /** As the public {@code gemm}, with C split into at most {@code parts} pieces (tests vary it). */
     static void gemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
                      float[] b, int bOff, int bRs, int bCs,
                      float[] c, int cOff, int ldc, boolean accumulate, int parts) {
-        gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, null, 0, parts);
+        gemm(m, n, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, null, 0, null, parts);
     }
 
     /**
      * As the public {@code gemm}, with an optional bias: when {@code bias} is not null (and {@code accumulate} is
      * false) C is overwritten with A @ B plus {@code bias[biasOff + j]} in every row; C is split into at most
-     * {@code parts} pieces.
+     * {@code parts} pieces. A non-null {@code act} (only without {@code accumulate}) is then applied to every element
+     * of C, block by block as each becomes final.
      */
     static void gemm(int m, int n, int k, float[] a, int aOff, int aRs, int aCs,
                      float[] b, int bOff, int bRs, int bCs,
-                     float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff, int parts) {
+                     float[] c, int cOff, int ldc, boolean accumulate, float[] bias, int biasOff, UnaryOp act,
+                     int parts) {
         if (m < 0 || n < 0 || k < 0) {
             throw new IllegalArgumentException("gemm: negative size m=" + m + " n=" + n + " k=" + k);
         }
@@ -207,6 +226,7 @@ public final class Gemm {
                     } else {
                         System.arraycopy(bias, biasOff, c, cOff + i * ldc, n);
                     }
+                    if (act != null) activate(act, c, cOff, ldc, i, i + 1, 0, n);
                 }
             }
             return;
@@ -228,13 +248,30 @@ public final class Gemm {
                 int i0 = splitN ? 0 : lo, i1 = splitN ? m : hi, j0 = splitN ? lo : 0, j1 = splitN ? hi : n;
                 if (direct) {
                     direct(i0, i1, j0, j1, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc, accumulate, axpy,
-                            bias, biasOff);
-                } else {
+                            bias, biasOff, act);
+                } else if (act == null) {
                     GemmKernel.block(i0, i1, j0, j1, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc,
                             accumulate, bias, biasOff);
+                } else {
+                    // A band of rows at a time, activated while it is still in L2. (Inside the kernel's own loops the
+                    // activation's code would be compiled into them and slow the micro-kernel down.)
+                    for (int r0 = i0; r0 < i1; r0 += GemmKernel.MC) {
+                        int r1 = Math.min(i1, r0 + GemmKernel.MC);
+                        GemmKernel.block(r0, r1, j0, j1, k, a, aOff, aRs, aCs, b, bOff, bRs, bCs, c, cOff, ldc,
+                                false, bias, biasOff);
+                        activate(act, c, cOff, ldc, r0, r1, j0, j1);
+                    }
                 }
             }
         });
+    }
+
+    /** {@code act} in place on C[i0:i1, j0:j1], row piece by row piece. */
+    private static void activate(UnaryOp act, float[] c, int cOff, int ldc, int i0, int i1, int j0, int j1) {
+        for (int i = i0; i < i1; i++) {
+            int row = cOff + i * ldc + j0;
+            UnaryKernels.row(act, c, row, c, row, j1 - j0, 0f, 0f);
+        }
     }
 
     private static void checkReach(String name, float[] arr, int off, int rows, int rs, int cols, int cs) {
@@ -252,12 +289,13 @@ public final class Gemm {
     /**
      * Unpacked path for products too small or too thin to amortize packing: row-major B ({@code axpy}) takes an
      * axpy per (i, p) vectorized along j; otherwise a dot product per (i, j), vectorized along p when A rows and B
-     * columns are contiguous. A non-null {@code bias} (only without {@code accumulate}) starts each row of C.
+     * columns are contiguous. A non-null {@code bias} (only without {@code accumulate}) starts each row of C; a
+     * non-null {@code act} is applied to each finished row piece.
      */
     private static void direct(int i0, int i1, int j0, int j1, int k, float[] a, int aOff, int aRs, int aCs,
                                float[] b, int bOff, int bRs, int bCs,
                                float[] c, int cOff, int ldc, boolean accumulate, boolean axpy,
-                               float[] bias, int biasOff) {
+                               float[] bias, int biasOff, UnaryOp act) {
         for (int i = i0; i < i1; i++) {
             int crow = cOff + i * ldc, arow = aOff + i * aRs;
             if (axpy) {
@@ -287,6 +325,7 @@ public final class Gemm {
                     c[crow + j] = accumulate ? c[crow + j] + sum : bias != null ? bias[biasOff + j] + sum : sum;
                 }
             }
+            if (act != null) activate(act, c, cOff, ldc, i, i + 1, j0, j1);
         }
     }
 

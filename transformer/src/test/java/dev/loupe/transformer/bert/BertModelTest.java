@@ -95,6 +95,22 @@ class BertModelTest {
     }
 
     @Test
+    void mlpPreActivationIsObservableAndTheFusedMlpMatchesIt() {
+        // Unobserved, hook_pre never exists (the activation runs inside the product); observed, it is a real step.
+        // Both give the same numbers, bit for bit, and hook_post is the activation of hook_pre.
+        Tensor fused = model.run(input(), Hooks.builder().cache("blocks.1.mlp.hook_post").build()).cache()
+                .get("blocks.1.mlp.hook_post");
+        BertModel.Output seen = model.run(input(), Hooks.builder().cache(n -> n.startsWith("blocks.1.mlp.")).build());
+        Tensor pre = seen.cache().get("blocks.1.mlp.hook_pre");
+        assertClose("hook_post = gelu(hook_pre)", pre.gelu(), seen.cache().get("blocks.1.mlp.hook_post"), 0);
+        assertClose("fused hook_post", seen.cache().get("blocks.1.mlp.hook_post"), fused, 0);
+        Tensor zeroed = model.run(input(), Hooks.builder().forward("blocks.1.mlp.hook_pre", (x, n) -> x.mul(0f))
+                .cache("blocks.1.mlp.hook_post").build()).cache().get("blocks.1.mlp.hook_post");
+        assertClose("a hook on hook_pre takes effect", Tensor.zeros(zeroed.shape()), zeroed, 0);
+        assertClose("hidden", model.run(input(), Hooks.none()).hidden(), seen.hidden(), 0);
+    }
+
+    @Test
     void backwardHooksSeeAndReplaceGradients() {
         Hooks hooks = Hooks.builder().cache(n -> n.equals("hook_full_embed") || n.equals("blocks.1.hook_resid_pre"))
                 .cacheGradients().backward("blocks.1.hook_resid_pre", (g, n) -> g.mul(0f)).build();
