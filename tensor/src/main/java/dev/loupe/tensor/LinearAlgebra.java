@@ -38,17 +38,23 @@ final class LinearAlgebra {
         return out;
     }
 
-    static Tensor linear(Tensor x, Tensor w, Tensor bias) {
+    /** x [..., k], w [k, n], bias null or [n]; throws naming the shapes otherwise. */
+    private static void checkLinear(Tensor x, Tensor w, Tensor bias) {
         if (x.rank() == 0 || w.rank() != 2 || x.size(-1) != w.size(0)) {
             throw new IllegalArgumentException("linear: " + Shapes.format(x.shape()) + " @ " + Shapes.format(w.shape())
                     + ": needs [..., k] @ [k, n]");
         }
-        if (bias == null) return matmul(x, w);
-        int k = w.size(0), n = w.size(1);
-        if (bias.rank() != 1 || bias.size(0) != n) {
+        int n = w.size(1);
+        if (bias != null && (bias.rank() != 1 || bias.size(0) != n)) {
             throw new IllegalArgumentException("linear: bias " + Shapes.format(bias.shape()) + " for "
                     + Shapes.format(x.shape()) + " @ " + Shapes.format(w.shape()) + " must be [" + n + "]");
         }
+    }
+
+    static Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        checkLinear(x, w, bias);
+        if (bias == null) return matmul(x, w);
+        int k = w.size(0), n = w.size(1);
         int[] lead = Arrays.copyOf(x.shape(), x.rank() - 1);
         Tensor flat = x.reshape(Shapes.numel(lead), k);
         Backend be = OpSupport.backend("linear", flat, w, bias);
@@ -73,15 +79,8 @@ final class LinearAlgebra {
             // The fused kernel keeps no pre-activation for the backward pass: record the two steps instead.
             return Elementwise.unary(act, linear(x, w, bias), 0f, 0f);
         }
-        if (x.rank() == 0 || w.rank() != 2 || x.size(-1) != w.size(0)) {
-            throw new IllegalArgumentException("linear: " + Shapes.format(x.shape()) + " @ " + Shapes.format(w.shape())
-                    + ": needs [..., k] @ [k, n]");
-        }
+        checkLinear(x, w, bias);
         int k = w.size(0), n = w.size(1);
-        if (bias != null && (bias.rank() != 1 || bias.size(0) != n)) {
-            throw new IllegalArgumentException("linear: bias " + Shapes.format(bias.shape()) + " for "
-                    + Shapes.format(x.shape()) + " @ " + Shapes.format(w.shape()) + " must be [" + n + "]");
-        }
         int[] lead = Arrays.copyOf(x.shape(), x.rank() - 1);
         Tensor flat = x.reshape(Shapes.numel(lead), k);
         Backend be = OpSupport.backend("linear", flat, w, bias);
