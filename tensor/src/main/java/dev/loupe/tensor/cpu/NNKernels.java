@@ -171,7 +171,7 @@ final class NNKernels {
                 int i = 0;
                 if (log) {
                     float s = rowSum(gy, gr, d);
-                    for (; i < d; i += L) { // masked throughout: one exp call site (see expSumShifted)
+                    for (; i < d; i += L) { // masked throughout: one exp call site, so the tail rounds as the body does
                         VectorMask<Float> m = F.indexInRange(i, d);
                         FloatVector e = VectorMath.exp(FloatVector.fromArray(F, y, yr + i, m));
                         e.mul(-s).add(FloatVector.fromArray(F, gy, gr + i, m)).intoArray(gx, xr + i, m);
