@@ -70,9 +70,7 @@ public final class Tensor {
 
     /** A contiguous tensor of the given shape on {@code device}, zero-filled. */
     public static Tensor zeros(Device device, int... shape) {
-        if (device.equals(Device.CPU)) return zeros(shape);
-        Backend be = Backends.of(device);
-        return new Tensor(be.allocate(Shapes.numel(shape)), shape.clone(), Shapes.contiguousStrides(shape), 0);
+        return OpSupport.alloc(Backends.of(device), shape);
     }
 
     /** A contiguous tensor on the CPU filled with ones. */
