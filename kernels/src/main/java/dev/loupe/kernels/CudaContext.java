@@ -12,7 +12,6 @@ import static jcuda.driver.JCudaDriver.cuLaunchKernel;
 import static jcuda.driver.JCudaDriver.cuMemAlloc;
 import static jcuda.driver.JCudaDriver.cuMemAllocHost;
 import static jcuda.driver.JCudaDriver.cuMemFree;
-import static jcuda.driver.JCudaDriver.cuMemFreeHost;
 import static jcuda.driver.JCudaDriver.cuMemGetInfo;
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
@@ -212,11 +211,6 @@ final class CudaContext {
         long[] free = {0}, total = {0};
         check(cuMemGetInfo(free, total), "cuMemGetInfo");
         return new long[] {free[0], total[0]};
-    }
-
-    /** Releases the pinned staging buffer (the process is ending; the primary context stays with the driver). */
-    void closeStaging() {
-        cuMemFreeHost(staging);
     }
 
     /** The allocator's view of the driver. */
