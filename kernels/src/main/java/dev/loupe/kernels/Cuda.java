@@ -2,7 +2,6 @@ package dev.loupe.kernels;
 
 import dev.loupe.tensor.Backends;
 import dev.loupe.tensor.Device;
-import dev.loupe.tensor.Tensor;
 
 /**
  * Whether a CUDA device can be used, and the entry point to it. The first call probes once per process: it loads
@@ -39,17 +38,6 @@ public final class Cuda {
     /** The device that {@link #backend()} serves: {@code cuda:0}. */
     public static Device device() {
         return Device.cuda(0);
-    }
-
-    /**
-     * A copy of {@code t} on the device: {@code cuda:0} for a CPU tensor, the CPU for a device tensor (shape kept,
-     * contiguous, no gradient recorded). Throws {@link IllegalStateException} when CUDA is not available.
-     */
-    public static Tensor copyTo(Tensor t, Device device) {
-        CudaBackend b = backend();
-        if (device.equals(t.device())) return t;
-        if (device.kind() == Device.Kind.CUDA) return b.upload(t);
-        return b.download(t);
     }
 
     /** The one-time probe; a holder class, so that merely loading {@link Cuda} touches no native code. */

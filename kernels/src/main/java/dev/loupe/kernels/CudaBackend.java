@@ -15,7 +15,7 @@ import jcuda.Pointer;
 /**
  * The {@link Backend} of one CUDA device: every primitive is one of our kernels (PTX from {@code src/main/cuda},
  * JIT-compiled by the driver), launched on one stream. Obtain it from {@link Cuda#backend()}, which registers it, so
- * ops on {@code cuda:0} tensors dispatch here; move tensors with {@link #upload} / {@link #download}.
+ * ops on {@code cuda:0} tensors dispatch here; move tensors with {@link Tensor#to}.
  *
  * <p>Beyond the interface: {@link #softmaxCausal} (attention scores: scale, causal mask and softmax in one pass),
  * {@link #crossEntropy} / {@link #crossEntropyBackward}, and the GEMM precision switch
@@ -101,19 +101,6 @@ public final class CudaBackend implements Backend {
         ctx.synchronize("synchronize");
     }
 
-    /** A contiguous copy of CPU tensor {@code t} on this device, same shape. */
-    public Tensor upload(Tensor t) {
-        float[] data = t.toFloatArray();
-        CudaStorage s = new CudaStorage(ctx, data.length, "upload");
-        s.write(0, data, 0, data.length);
-        return Tensor.fromStorage(s, t.shape(), contiguousStrides(t.shape()), 0);
-    }
-
-    /** A contiguous copy of device tensor {@code t} on the CPU, same shape. */
-    public Tensor download(Tensor t) {
-        return Tensor.of(t.toFloatArray(), t.shape());
-    }
-
     @Override
     public Device device() {
         return Device.cuda(ctx.ordinal);
@@ -128,7 +115,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void copy(Tensor src, Tensor dst) {
-        if (!(src.storage() instanceof CudaStorage)) src = upload(src); // a host source: stage it on the device
+        if (!(src.storage() instanceof CudaStorage)) src = src.detach().to(device()); // a host source: stage it
         Geometry g = Geometry.merged(dst.shape(), src.strides(), dst.strides());
         elementwise("copy", "loupe_copy", g, ptr(src), ptr(dst));
     }
@@ -397,7 +384,7 @@ public final class CudaBackend implements Backend {
     private Pointer ptr(Tensor t) {
         if (!(t.storage() instanceof CudaStorage s)) {
             throw new IllegalArgumentException("operand on " + t.device() + ", expected " + device()
-                    + " (move it with Cuda.copyTo)");
+                    + " (move it with Tensor.to(device))");
         }
         return Pointer.to(s.pointer(t.offset()));
     }
@@ -441,15 +428,5 @@ public final class CudaBackend implements Backend {
         int[] r = strides.clone();
         r[dim] = 0;
         return r;
-    }
-
-    private static int[] contiguousStrides(int[] shape) {
-        int[] s = new int[shape.length];
-        int acc = 1;
-        for (int i = shape.length - 1; i >= 0; i--) {
-            s[i] = acc;
-            acc *= shape[i];
-        }
-        return s;
     }
 }

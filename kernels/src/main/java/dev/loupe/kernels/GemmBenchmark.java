@@ -48,7 +48,8 @@ public final class GemmBenchmark {
         Rng rng = new Rng(1);
         for (int[] s : SHAPES) {
             int m = s[0], n = s[1], k = s[2], batch = s[3];
-            Tensor a = gpu.upload(Tensor.randn(rng, batch, m, k)), b = gpu.upload(Tensor.randn(rng, batch, k, n));
+            Tensor a = Tensor.randn(rng, batch, m, k).to(gpu.device());
+            Tensor b = Tensor.randn(rng, batch, k, n).to(gpu.device());
             for (MatmulPrecision p : precisions) {
                 gpu.matmulPrecision(p);
                 gpu.gemmEngine(GemmEngine.LOUPE);

@@ -56,9 +56,9 @@ class CudaGemmTest {
         Rng rng = new Rng(seed);
         Tensor a = Tensor.randn(rng, batch, m, k), b = Tensor.randn(rng, batch, k, n);
         double[] want = reference(a, b);
-        Tensor ar = gpu.upload(a), br = gpu.upload(b);
-        Tensor ac = gpu.upload(a.transpose(1, 2).contiguous()).transpose(1, 2);
-        Tensor bc = gpu.upload(b.transpose(1, 2).contiguous()).transpose(1, 2);
+        Tensor ar = a.to(gpu.device()), br = b.to(gpu.device());
+        Tensor ac = a.transpose(1, 2).contiguous().to(gpu.device()).transpose(1, 2);
+        Tensor bc = b.transpose(1, 2).contiguous().to(gpu.device()).transpose(1, 2);
         String shape = p + " " + batch + "x" + m + "x" + n + "x" + k;
         check(want, ar.matmul(br), k, p, "rr " + shape);
         check(want, ar.matmul(bc), k, p, "rc " + shape);
@@ -88,12 +88,12 @@ class CudaGemmTest {
             gpu.matmulPrecision(p);
             try {
                 Tensor x = Tensor.randn(rng, 3, 160, 64), w = Tensor.randn(rng, 64, 144);
-                Tensor dx = gpu.upload(x).setRequiresGrad(true), dw = gpu.upload(w).setRequiresGrad(true);
+                Tensor dx = x.to(gpu.device()).setRequiresGrad(true), dw = w.to(gpu.device()).setRequiresGrad(true);
                 Tensor y = dx.matmul(dw); // w broadcast over the batch
                 Tensor wb = w.unsqueeze(0).expand(3, 64, 144).contiguous();
                 check(reference(x, wb), y, 64, p, "x @ w, " + p);
                 Tensor gy = Tensor.randn(rng, 3, 160, 144);
-                y.backward(gpu.upload(gy));
+                y.backward(gy.to(gpu.device()));
                 // dW = Σ_batch xᵀ · gy (column-major a, summed over the batch), dX = gy · wᵀ (column-major b).
                 double[] dwWant = new double[64 * 144];
                 for (int z = 0; z < 3; z++) {

@@ -32,7 +32,7 @@ class CudaOpsTest {
     }
 
     private static Tensor up(Tensor t) {
-        return gpu.upload(t);
+        return t.to(gpu.device());
     }
 
     /** Asserts max |got − want| ≤ tol · max(1, max |want|). */
