@@ -74,7 +74,8 @@ public final class CudaStorage implements Storage {
         ctx.download(pointer(0), offset, dst, dstOffset, len, "read");
     }
 
-    /** Copies {@code src[srcOffset .. srcOffset + len)} to elements {@code offset ..} of this storage. */
+    /** One pinned-buffer upload per 8 MiB, instead of the interface default's one transfer per element. */
+    @Override
     public void write(long offset, float[] src, int srcOffset, int len) {
         Objects.checkFromIndexSize(offset, len, size);
         Objects.checkFromIndexSize(srcOffset, len, src.length);
