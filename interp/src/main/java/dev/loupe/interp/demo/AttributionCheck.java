@@ -166,6 +166,17 @@ public final class AttributionCheck {
      * @throws IllegalArgumentException for shapes that differ or a constant input
      */
     public static double pearson(Tensor a, Tensor b) {
+        double r = pearsonOrNaN(a, b);
+        if (Double.isNaN(r)) throw new IllegalArgumentException("no correlation: an input is constant or holds NaN");
+        return r;
+    }
+
+    /**
+     * {@link #pearson}, but NaN where an input is constant (for reports that show the value rather than fail).
+     *
+     * @throws IllegalArgumentException for shapes that differ
+     */
+    static double pearsonOrNaN(Tensor a, Tensor b) {
         if (!java.util.Arrays.equals(a.shape(), b.shape())) {
             throw new IllegalArgumentException("shapes " + java.util.Arrays.toString(a.shape()) + " and "
                     + java.util.Arrays.toString(b.shape()) + " differ");
@@ -182,8 +193,7 @@ public final class AttributionCheck {
             sxx += (x[i] - mx) * (x[i] - mx);
             syy += (y[i] - my) * (y[i] - my);
         }
-        if (sxx == 0 || syy == 0) throw new IllegalArgumentException("a constant input has no correlation");
-        return sxy / Math.sqrt(sxx * syy);
+        return sxx == 0 || syy == 0 ? Double.NaN : sxy / Math.sqrt(sxx * syy);
     }
 
     private static Tensor tensor(List<Float> v) {
