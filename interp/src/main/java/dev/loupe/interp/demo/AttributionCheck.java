@@ -101,14 +101,10 @@ public final class AttributionCheck {
         int[] io = new int[n], s = new int[n];
         Rng rng = new Rng(seed);
         String template = (heldOut ? IoiCorpus.HELD_OUT_TEMPLATES : IoiCorpus.TRAIN_TEMPLATES).get(0);
-        int split = IoiCorpus.NAMES.size() - IoiCorpus.HELD_OUT_NAMES;
-        List<String> names = heldOut ? IoiCorpus.NAMES.subList(split, IoiCorpus.NAMES.size())
-                : IoiCorpus.NAMES.subList(0, split);
         for (int i = 0; i < n; i++) {
-            IoiCorpus.Prompt p = IoiCorpus.prompt(rng, template, names);
-            int cut = p.text().lastIndexOf(p.s());
+            IoiCorpus.Prompt p = IoiCorpus.prompt(rng, template, IoiCorpus.names(heldOut));
             clean.add(m.encode(p.text()));
-            corrupt.add(m.encode(p.text().substring(0, cut) + p.io() + p.text().substring(cut + p.s().length())));
+            corrupt.add(m.encode(p.s2Swapped()));
             io[i] = m.encode(p.io())[1];
             s[i] = m.encode(p.s())[1];
         }

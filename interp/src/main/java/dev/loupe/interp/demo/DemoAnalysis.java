@@ -106,10 +106,8 @@ public final class DemoAnalysis {
         Rng rng = new Rng(11);
         String template = IoiCorpus.HELD_OUT_TEMPLATES.get(0);
         for (int i = 0; i < n; i++) {
-            IoiCorpus.Prompt p = IoiCorpus.prompt(rng, template, IoiCorpus.NAMES.subList(IoiCorpus.NAMES.size()
-                    - IoiCorpus.HELD_OUT_NAMES, IoiCorpus.NAMES.size()));
-            int cut = p.text().lastIndexOf(p.s());
-            String c = p.text().substring(0, cut) + p.io() + p.text().substring(cut + p.s().length());
+            IoiCorpus.Prompt p = IoiCorpus.prompt(rng, template, IoiCorpus.names(true));
+            String c = p.s2Swapped();
             clean.add(m.encode(p.text()));
             corrupt.add(m.encode(c));
             io[i] = m.encode(p.io())[1];
