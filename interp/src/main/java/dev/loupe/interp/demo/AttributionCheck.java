@@ -35,13 +35,17 @@ public final class AttributionCheck {
     /**
      * The correlations of one clean/corrupted pair of batches.
      *
-     * @param cleanMetric     the metric of the clean run
-     * @param corruptedMetric the metric of the corrupted run
-     * @param headOutputs     Pearson r of attribution vs activation patching of each head's output (denoising)
-     * @param residPre        the same for {@code hook_resid_pre} at each (layer, position)
-     * @param edges           Pearson r of edge attribution (noising) vs {@link PathPatching#edge} over every edge
-     *                        whose sender is upstream of its receiver; NaN when not computed
-     * @param edgeCount       the number of those edges
+     * @param cleanMetric      the metric of the clean run
+     * @param corruptedMetric  the metric of the corrupted run
+     * @param headOutputs      Pearson r of attribution vs activation patching of each head's output (denoising)
+     * @param residPre         the same for {@code hook_resid_pre} at each (layer, position)
+     * @param edges            Pearson r of edge attribution (noising) vs {@link PathPatching#edge} over every edge
+     *                         whose sender is upstream of its receiver; NaN when not computed
+     * @param edgeCount        the number of those edges
+     * @param headPatching     activation patching of each head's output minus the corrupted metric, [layer, head]
+     * @param headAttribution  attribution patching's estimate of the same, [layer, head]
+     * @param residPatching    activation patching of {@code hook_resid_pre} minus the corrupted metric, [layer, pos]
+     * @param residAttribution attribution patching's estimate of the same, [layer, pos]
      */
     public record Result(float cleanMetric, float corruptedMetric, double headOutputs, double residPre, double edges,
                          int edgeCount, Tensor headPatching, Tensor headAttribution, Tensor residPatching,
