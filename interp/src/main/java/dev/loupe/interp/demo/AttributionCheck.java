@@ -35,13 +35,17 @@ public final class AttributionCheck {
     /**
      * The correlations of one clean/corrupted pair of batches.
      *
-     * @param cleanMetric     the metric of the clean run
-     * @param corruptedMetric the metric of the corrupted run
-     * @param headOutputs     Pearson r of attribution vs activation patching of each head's output (denoising)
-     * @param residPre        the same for {@code hook_resid_pre} at each (layer, position)
-     * @param edges           Pearson r of edge attribution (noising) vs {@link PathPatching#edge} over every edge
-     *                        whose sender is upstream of its receiver; NaN when not computed
-     * @param edgeCount       the number of those edges
+     * @param cleanMetric      the metric of the clean run
+     * @param corruptedMetric  the metric of the corrupted run
+     * @param headOutputs      Pearson r of attribution vs activation patching of each head's output (denoising)
+     * @param residPre         the same for {@code hook_resid_pre} at each (layer, position)
+     * @param edges            Pearson r of edge attribution (noising) vs {@link PathPatching#edge} over every edge
+     *                         whose sender is upstream of its receiver; NaN when not computed
+     * @param edgeCount        the number of those edges
+     * @param headPatching     activation patching of each head's output minus the corrupted metric, [layer, head]
+     * @param headAttribution  attribution patching's estimate of the same, [layer, head]
+     * @param residPatching    activation patching of {@code hook_resid_pre} minus the corrupted metric, [layer, pos]
+     * @param residAttribution attribution patching's estimate of the same, [layer, pos]
      */
     public record Result(float cleanMetric, float corruptedMetric, double headOutputs, double residPre, double edges,
                          int edgeCount, Tensor headPatching, Tensor headAttribution, Tensor residPatching,
@@ -101,14 +105,10 @@ public final class AttributionCheck {
         int[] io = new int[n], s = new int[n];
         Rng rng = new Rng(seed);
         String template = (heldOut ? IoiCorpus.HELD_OUT_TEMPLATES : IoiCorpus.TRAIN_TEMPLATES).get(0);
-        int split = IoiCorpus.NAMES.size() - IoiCorpus.HELD_OUT_NAMES;
-        List<String> names = heldOut ? IoiCorpus.NAMES.subList(split, IoiCorpus.NAMES.size())
-                : IoiCorpus.NAMES.subList(0, split);
         for (int i = 0; i < n; i++) {
-            IoiCorpus.Prompt p = IoiCorpus.prompt(rng, template, names);
-            int cut = p.text().lastIndexOf(p.s());
+            IoiCorpus.Prompt p = IoiCorpus.prompt(rng, template, IoiCorpus.names(heldOut));
             clean.add(m.encode(p.text()));
-            corrupt.add(m.encode(p.text().substring(0, cut) + p.io() + p.text().substring(cut + p.s().length())));
+            corrupt.add(m.encode(p.s2Swapped()));
             io[i] = m.encode(p.io())[1];
             s[i] = m.encode(p.s())[1];
         }
@@ -166,6 +166,17 @@ public final class AttributionCheck {
      * @throws IllegalArgumentException for shapes that differ or a constant input
      */
     public static double pearson(Tensor a, Tensor b) {
+        double r = pearsonOrNaN(a, b);
+        if (Double.isNaN(r)) throw new IllegalArgumentException("no correlation: an input is constant or holds NaN");
+        return r;
+    }
+
+    /**
+     * {@link #pearson}, but NaN where an input is constant (for reports that show the value rather than fail).
+     *
+     * @throws IllegalArgumentException for shapes that differ
+     */
+    static double pearsonOrNaN(Tensor a, Tensor b) {
         if (!java.util.Arrays.equals(a.shape(), b.shape())) {
             throw new IllegalArgumentException("shapes " + java.util.Arrays.toString(a.shape()) + " and "
                     + java.util.Arrays.toString(b.shape()) + " differ");
@@ -182,8 +193,7 @@ public final class AttributionCheck {
             sxx += (x[i] - mx) * (x[i] - mx);
             syy += (y[i] - my) * (y[i] - my);
         }
-        if (sxx == 0 || syy == 0) throw new IllegalArgumentException("a constant input has no correlation");
-        return sxy / Math.sqrt(sxx * syy);
+        return sxx == 0 || syy == 0 ? Double.NaN : sxy / Math.sqrt(sxx * syy);
     }
 
     private static Tensor tensor(List<Float> v) {

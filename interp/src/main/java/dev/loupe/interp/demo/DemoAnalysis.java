@@ -106,10 +106,8 @@ public final class DemoAnalysis {
         Rng rng = new Rng(11);
         String template = IoiCorpus.HELD_OUT_TEMPLATES.get(0);
         for (int i = 0; i < n; i++) {
-            IoiCorpus.Prompt p = IoiCorpus.prompt(rng, template, IoiCorpus.NAMES.subList(IoiCorpus.NAMES.size()
-                    - IoiCorpus.HELD_OUT_NAMES, IoiCorpus.NAMES.size()));
-            int cut = p.text().lastIndexOf(p.s());
-            String c = p.text().substring(0, cut) + p.io() + p.text().substring(cut + p.s().length());
+            IoiCorpus.Prompt p = IoiCorpus.prompt(rng, template, IoiCorpus.names(true));
+            String c = p.s2Swapped();
             clean.add(m.encode(p.text()));
             corrupt.add(m.encode(c));
             io[i] = m.encode(p.io())[1];
@@ -184,27 +182,9 @@ public final class DemoAnalysis {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("resid_pre", matrix(residEstimate));
         out.put("head_output", matrix(headEstimate));
-        out.put("resid_pre_correlation", pearson(residEstimate, residPatching));
-        out.put("head_output_correlation", pearson(headEstimate, headPatching));
+        out.put("resid_pre_correlation", AttributionCheck.pearsonOrNaN(residEstimate, residPatching));
+        out.put("head_output_correlation", AttributionCheck.pearsonOrNaN(headEstimate, headPatching));
         return out;
-    }
-
-    /** Pearson's r over all entries of two tensors of equal size (NaN when either is constant). */
-    static double pearson(Tensor a, Tensor b) {
-        float[] x = a.contiguous().toFloatArray(), y = b.contiguous().toFloatArray();
-        if (x.length != y.length) throw new IllegalArgumentException(x.length + " values against " + y.length);
-        double mx = 0, my = 0;
-        for (int i = 0; i < x.length; i++) {
-            mx += x[i] / (double) x.length;
-            my += y[i] / (double) y.length;
-        }
-        double sxy = 0, sxx = 0, syy = 0;
-        for (int i = 0; i < x.length; i++) {
-            sxy += (x[i] - mx) * (y[i] - my);
-            sxx += (x[i] - mx) * (x[i] - mx);
-            syy += (y[i] - my) * (y[i] - my);
-        }
-        return sxy / Math.sqrt(sxx * syy);
     }
 
     /** The patterns [q][k] on {@code prompt} of the {@link #TOP_HEADS} heads with the highest {@code scores}. */

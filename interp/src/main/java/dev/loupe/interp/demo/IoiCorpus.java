@@ -53,9 +53,20 @@ public final class IoiCorpus {
 
     /** One IOI prompt: its text, the IO and S names (with their leading space), and the template. */
     public record Prompt(String text, String io, String s, String template) {
+        /** The S2-swap corruption: the second S replaced by IO, which turns the answer around (to S). */
+        public String s2Swapped() {
+            int cut = text.lastIndexOf(s);
+            return text.substring(0, cut) + io + text.substring(cut + s.length());
+        }
     }
 
     private IoiCorpus() {
+    }
+
+    /** The names of IOI sentences in training ({@code heldOut} false) or in evaluation (true). */
+    static List<String> names(boolean heldOut) {
+        int split = NAMES.size() - HELD_OUT_NAMES;
+        return heldOut ? NAMES.subList(split, NAMES.size()) : NAMES.subList(0, split);
     }
 
     /** A prompt from {@code template} with IO and S in random order (ABBA or BABA). */
@@ -81,8 +92,7 @@ public final class IoiCorpus {
     }
 
     static TrainingRow trainingRow(Rng rng, int fillers) {
-        List<String> names = NAMES.subList(0, NAMES.size() - HELD_OUT_NAMES);
-        Prompt p = prompt(rng, TRAIN_TEMPLATES.get(rng.nextInt(TRAIN_TEMPLATES.size())), names);
+        Prompt p = prompt(rng, TRAIN_TEMPLATES.get(rng.nextInt(TRAIN_TEMPLATES.size())), names(false));
         StringBuilder sb = new StringBuilder(p.text()).append(p.io()).append('.');
         for (int i = 0; i < fillers; i++) sb.append(' ').append(filler(rng));
         return new TrainingRow(p, sb.toString());
@@ -98,9 +108,10 @@ public final class IoiCorpus {
 
     /** {@code n} evaluation prompts from the held-out templates with two held-out names each. */
     public static List<Prompt> heldOut(Rng rng, int n) {
-        List<String> names = NAMES.subList(NAMES.size() - HELD_OUT_NAMES, NAMES.size());
         List<Prompt> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) out.add(prompt(rng, HELD_OUT_TEMPLATES.get(i % HELD_OUT_TEMPLATES.size()), names));
+        for (int i = 0; i < n; i++) {
+            out.add(prompt(rng, HELD_OUT_TEMPLATES.get(i % HELD_OUT_TEMPLATES.size()), names(true)));
+        }
         return out;
     }
 

@@ -43,6 +43,10 @@ class AttributionCheckTest {
                 Tensor.of(new float[] {2, 4, 5, 9}, 2, 2)), 1e-12);
         assertThrows(IllegalArgumentException.class, () -> AttributionCheck.pearson(Tensor.ones(3), Tensor.ones(3)));
         assertThrows(IllegalArgumentException.class, () -> AttributionCheck.pearson(Tensor.ones(3), Tensor.ones(4)));
+        // the report's variant shows "no correlation" as NaN instead of failing
+        assertTrue(Double.isNaN(AttributionCheck.pearsonOrNaN(Tensor.ones(3), Tensor.arange(3))));
+        assertThrows(IllegalArgumentException.class, () -> AttributionCheck.pearsonOrNaN(Tensor.ones(3),
+                Tensor.ones(4)));
     }
 
     @Test
