@@ -10,7 +10,6 @@ import dev.loupe.transformer.gpt2.Gpt2Model;
 import dev.loupe.transformer.tokenizer.Gpt2Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,11 +60,9 @@ final class AttributionPatchCommand implements Command {
             System.out.print(HELP);
             return 0;
         }
-        Set<String> valued = new HashSet<>(TaskInputs.PAIR_FLAGS);
-        valued.addAll(TaskInputs.DATASET_FLAGS);
-        valued.addAll(Set.of("--model", "--activation", "--direction", "--out"));
-        Args a = Args.parse("attribution-patch", args, valued, Set.of("--freeze-patterns", "--freeze-ln-scales",
-                "--prepend-bos", "--flipped"));
+        Args a = TaskInputs.parse("attribution-patch", args,
+                Set.of("--model", "--activation", "--direction", "--out"),
+                Set.of("--freeze-patterns", "--freeze-ln-scales"));
         String kind = a.require("--activation");
         boolean denoise = switch (a.has("--direction") ? a.get("--direction") : "denoise") {
             case "denoise" -> true;
