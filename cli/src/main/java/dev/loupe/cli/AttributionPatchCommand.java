@@ -1,6 +1,7 @@
 package dev.loupe.cli;
 
 import dev.loupe.interp.patching.AttributionPatching;
+import dev.loupe.interp.patching.PairSweeps;
 import dev.loupe.interp.tasks.TaskDataset;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
@@ -61,12 +62,7 @@ final class AttributionPatchCommand implements Command {
                 Set.of("--model", "--activation", "--direction", "--out"),
                 Set.of("--freeze-patterns", "--freeze-ln-scales"));
         String kind = a.require("--activation");
-        boolean denoise = switch (a.has("--direction") ? a.get("--direction") : "denoise") {
-            case "denoise" -> true;
-            case "noise" -> false;
-            default -> throw new IllegalArgumentException("--direction: expected denoise or noise but got '"
-                    + a.get("--direction") + "'");
-        };
+        boolean denoise = InterpInputs.direction(a) == PairSweeps.Direction.DENOISE;
         Path dir = ModelInputs.folder(a);
         Gpt2Tokenizer tok = ModelInputs.tokenizer(dir);
         try (Gpt2Model model = ModelInputs.model(dir)) {

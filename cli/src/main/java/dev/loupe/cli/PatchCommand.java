@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -59,12 +58,7 @@ final class PatchCommand implements Command {
                 "--corrupt-tokens", "--answer", "--answer-id", "--wrong", "--wrong-id", "--activation", "--direction",
                 "--out"), Set.of("--prepend-bos"));
         String kind = a.require("--activation");
-        PairSweeps.Direction direction = switch (a.has("--direction") ? a.get("--direction") : "denoise") {
-            case "denoise" -> PairSweeps.Direction.DENOISE;
-            case "noise" -> PairSweeps.Direction.NOISE;
-            default -> throw new IllegalArgumentException("--direction: expected denoise or noise but got '"
-                    + a.get("--direction") + "'");
-        };
+        PairSweeps.Direction direction = InterpInputs.direction(a);
         Path dir = ModelInputs.folder(a);
         Gpt2Tokenizer tok = ModelInputs.tokenizer(dir);
         try (Gpt2Model model = ModelInputs.model(dir); Autograd.Scope ignored = Autograd.noGrad()) {
@@ -82,7 +76,7 @@ final class PatchCommand implements Command {
 
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("activation", kind);
-            out.put("direction", direction.name().toLowerCase(Locale.ROOT));
+            out.put("direction", TaskInputs.lower(direction));
             out.put("dims", r.dims());
             List<Object> labels = new ArrayList<>();
             int[] target = direction == PairSweeps.Direction.DENOISE ? corrupt : clean;
