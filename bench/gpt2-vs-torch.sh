@@ -6,11 +6,7 @@
 # (2 threads) and the anchor (ANCHOR_THREADS=2) back to back; each round repeats all cases and the table keeps each
 # side's best round, so a burst of load from other processes hurts neither side more than the other.
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(dirname "$HERE")"
-ANCHOR="${LOUPE_GPT2_ANCHOR:-$ROOT/../shared/anchors/torch_gpt2.py}"
-PY="${LOUPE_TORCH_PYTHON:-/usr/bin/python3}"
-[ -f "$ANCHOR" ] || { echo "gpt2-vs-torch: anchor not found at $ANCHOR (set LOUPE_GPT2_ANCHOR)" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/torch-anchor.sh"
 
 reps=5
 rounds=2
@@ -23,10 +19,7 @@ while [ $# -gt 0 ]; do
 done
 
 MODEL="$ROOT/bench-out/gpt2-small"
-if [ ! -f "$MODEL/model.safetensors" ]; then
-  mkdir -p "$ROOT/bench-out"
-  "$PY" "$ANCHOR" save "$MODEL" >&2
-fi
+anchor_model "$MODEL"
 
 cases=("fwd 1 128" "fwd 4 64" "step 4 64")
 ours=$(mktemp) theirs=$(mktemp)

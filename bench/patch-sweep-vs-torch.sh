@@ -7,11 +7,7 @@
 #       (defaults: 3 timed sweeps per method, 15 tokens, prompts differing at position T/2)
 # Makes a random GPT-2-small folder once (bench-out/gpt2-small, cached).
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(dirname "$HERE")"
-ANCHOR="${LOUPE_GPT2_ANCHOR:-$ROOT/../shared/anchors/torch_gpt2.py}"
-PY="${LOUPE_TORCH_PYTHON:-/usr/bin/python3}"
-[ -f "$ANCHOR" ] || { echo "patch-sweep-vs-torch: anchor not found at $ANCHOR (set LOUPE_GPT2_ANCHOR)" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/torch-anchor.sh"
 
 reps=3
 seq=15
@@ -27,10 +23,7 @@ done
 
 MODEL="$ROOT/bench-out/gpt2-small"
 [ "$differ" -ge 0 ] || differ=$((seq / 2))
-if [ ! -f "$MODEL/model.safetensors" ]; then
-  mkdir -p "$ROOT/bench-out"
-  "$PY" "$ANCHOR" save "$MODEL" >&2
-fi
+anchor_model "$MODEL"
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -9,11 +9,7 @@
 # PyTorch's 2-thread OpenMP step at this small shape can be many times slower than its 1-thread one. Both steps are forward, cross-entropy on every position, backward and AdamW;
 # the demo's own step adds gradient clipping and the answer-weighted loss, both small beside these.
 set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(dirname "$HERE")"
-ANCHOR="${LOUPE_GPT2_ANCHOR:-$ROOT/../shared/anchors/torch_gpt2.py}"
-PY="${LOUPE_TORCH_PYTHON:-/usr/bin/python3}"
-[ -f "$ANCHOR" ] || { echo "train-vs-torch: anchor not found at $ANCHOR (set LOUPE_GPT2_ANCHOR)" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/torch-anchor.sh"
 
 reps=10
 rounds=3
@@ -28,10 +24,7 @@ done
 # The IOI demo model's shape (DemoModels.ioiConfig, IOI_LENGTH, IOI_BATCH); VOCAB is len(IoiCorpus.vocabulary).
 LAYERS=3 D_MODEL=64 HEADS=4 CTX=40 BATCH=32 SEQ=40 VOCAB=${LOUPE_IOI_VOCAB:-144}
 MODEL="$ROOT/bench-out/ioi-shape-v$VOCAB"
-if [ ! -f "$MODEL/model.safetensors" ]; then
-  mkdir -p "$ROOT/bench-out"
-  "$PY" "$ANCHOR" save "$MODEL" --layers $LAYERS --d-model $D_MODEL --heads $HEADS --vocab "$VOCAB" --ctx $CTX >&2
-fi
+anchor_model "$MODEL" --layers $LAYERS --d-model $D_MODEL --heads $HEADS --vocab "$VOCAB" --ctx $CTX
 
 ours=$(mktemp) theirs=$(mktemp)
 trap 'rm -f "$ours" "$theirs"' EXIT

@@ -1,8 +1,7 @@
 package dev.loupe.cli;
 
-import dev.loupe.interp.patching.ActivationPatching.HeadPoint;
-import dev.loupe.interp.patching.ActivationPatching.Stream;
 import dev.loupe.interp.patching.AttributionPatching;
+import dev.loupe.interp.patching.PairSweeps;
 import dev.loupe.interp.tasks.TaskDataset;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
@@ -10,12 +9,10 @@ import dev.loupe.transformer.gpt2.Gpt2Model;
 import dev.loupe.transformer.tokenizer.Gpt2Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Predicate;
 
 /** {@code loupe attribution-patch}: the attribution-patching estimate of an activation-patching sweep, as JSON. */
 final class AttributionPatchCommand implements Command {
@@ -61,24 +58,17 @@ final class AttributionPatchCommand implements Command {
             System.out.print(HELP);
             return 0;
         }
-        Set<String> valued = new HashSet<>(TaskInputs.PAIR_FLAGS);
-        valued.addAll(TaskInputs.DATASET_FLAGS);
-        valued.addAll(Set.of("--model", "--activation", "--direction", "--out"));
-        Args a = Args.parse("attribution-patch", args, valued, Set.of("--freeze-patterns", "--freeze-ln-scales",
-                "--prepend-bos", "--flipped"));
+        Args a = TaskInputs.parse("attribution-patch", args,
+                Set.of("--model", "--activation", "--direction", "--out"),
+                Set.of("--freeze-patterns", "--freeze-ln-scales"));
         String kind = a.require("--activation");
-        boolean denoise = switch (a.has("--direction") ? a.get("--direction") : "denoise") {
-            case "denoise" -> true;
-            case "noise" -> false;
-            default -> throw new IllegalArgumentException("--direction: expected denoise or noise but got '"
-                    + a.get("--direction") + "'");
-        };
+        boolean denoise = InterpInputs.direction(a) == PairSweeps.Direction.DENOISE;
         Path dir = ModelInputs.folder(a);
         Gpt2Tokenizer tok = ModelInputs.tokenizer(dir);
         try (Gpt2Model model = ModelInputs.model(dir)) {
-            Reduction r = reduction(kind, model);
+            ActivationKind r = ActivationKind.parse(kind, model.config(), true);
             TaskDataset all = TaskInputs.pairs(a, tok, model);
-            TaskDataset d = r.dims.contains("pos") ? all.largestLengthGroup() : all;
+            TaskDataset d = r.dims().contains("pos") ? all.largestLengthGroup() : all;
             AttributionPatching.Options options = new AttributionPatching.Options(a.has("--freeze-patterns"),
                     a.has("--freeze-ln-scales"), null);
             int layers = model.config().nLayers();
@@ -86,23 +76,23 @@ final class AttributionPatchCommand implements Command {
             Tensor both = TaskInputs.meanOverLengths(d, g -> {
                 TokenBatch target = denoise ? g.corrupted() : g.clean(), source = denoise ? g.clean() : g.corrupted();
                 AttributionPatching.Result result = AttributionPatching.run(model, target, source, g.measure(),
-                        r.points, options);
-                Tensor t = r.stream != null ? AttributionPatching.stream(result, layers, r.stream)
-                        : r.head != null ? AttributionPatching.heads(result, layers, r.head, r.byPosition)
+                        r.points(), options);
+                Tensor t = r.stream() != null ? AttributionPatching.stream(result, layers, r.stream())
+                        : r.head() != null ? AttributionPatching.heads(result, layers, r.head(), r.byPosition())
                         : AttributionPatching.neurons(result, layers);
                 return Tensor.cat(0, t.detach().reshape(-1), Tensor.scalar(result.targetMetric()).reshape(1));
             });
             int cells = both.size(0) - 1;
-            Tensor attribution = both.narrow(0, 0, cells).reshape(shape(r.dims, model, d));
+            Tensor attribution = both.narrow(0, 0, cells).reshape(shape(r.dims(), model, d));
             float targetMetric = both.get(cells);
             float[] base = TaskInputs.baselines(model, d);
 
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("activation", kind);
             out.put("direction", denoise ? "denoise" : "noise");
-            out.put("dims", r.dims);
+            out.put("dims", r.dims());
             List<Object> labels = new ArrayList<>();
-            for (String dim : r.dims) {
+            for (String dim : r.dims()) {
                 labels.add(switch (dim) {
                     case "layer" -> InterpInputs.indexLabels(layers);
                     case "head" -> InterpInputs.indexLabels(model.config().nHeads());
@@ -132,52 +122,5 @@ final class AttributionPatchCommand implements Command {
             case "neuron" -> model.config().dMlp();
             default -> d.tokenLength();
         }).toArray();
-    }
-
-    /** Which points to attribute and how to reduce them: exactly one of stream, head, or neither (neurons). */
-    private record Reduction(Predicate<String> points, Stream stream, HeadPoint head, boolean byPosition,
-                             List<String> dims) {
-    }
-
-    private static Reduction reduction(String kind, Gpt2Model model) {
-        boolean byPos = kind.endsWith("_pos");
-        String base = byPos ? kind.substring(0, kind.length() - 4) : kind;
-        boolean noMlp = model.config().attnOnly();
-        if (!byPos) {
-            Stream stream = switch (base) {
-                case "resid_pre" -> Stream.RESID_PRE;
-                case "resid_mid" -> Stream.RESID_MID;
-                case "resid_post" -> Stream.RESID_POST;
-                case "attn_out" -> Stream.ATTN_OUT;
-                case "mlp_out" -> Stream.MLP_OUT;
-                default -> null;
-            };
-            if (stream != null) {
-                if (noMlp && (stream == Stream.RESID_MID || stream == Stream.MLP_OUT)) {
-                    throw new IllegalArgumentException("--activation " + kind + ": this model has no MLPs");
-                }
-                return new Reduction(endsWith(".hook_" + base), stream, null, false, List.of("layer", "pos"));
-            }
-            if (base.equals("neurons")) {
-                if (noMlp) throw new IllegalArgumentException("--activation neurons: this model has no MLPs");
-                return new Reduction(endsWith(".mlp.hook_post"), null, null, false, List.of("layer", "neuron"));
-            }
-        }
-        HeadPoint point = switch (base) {
-            case "z" -> HeadPoint.OUTPUT;
-            case "q" -> HeadPoint.QUERY;
-            case "k" -> HeadPoint.KEY;
-            case "v" -> HeadPoint.VALUE;
-            case "pattern" -> HeadPoint.PATTERN;
-            default -> throw new IllegalArgumentException("--activation: unknown kind '" + kind + "' (resid_pre, "
-                    + "resid_mid, resid_post, attn_out, mlp_out, z, z_pos, q, q_pos, k, k_pos, v, v_pos, pattern, "
-                    + "pattern_pos, neurons)");
-        };
-        return new Reduction(endsWith(".attn.hook_" + base), null, point, byPos,
-                byPos ? List.of("layer", "head", "pos") : List.of("layer", "head"));
-    }
-
-    private static Predicate<String> endsWith(String suffix) {
-        return n -> n.endsWith(suffix);
     }
 }

@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import dev.loupe.interp.patching.PairSweeps;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.gpt2.Gpt2Model;
 import dev.loupe.transformer.tokenizer.Gpt2Tokenizer;
@@ -23,6 +24,19 @@ final class InterpInputs {
               --answer TEXT       the correct next token (one token, e.g. " Mary"), or --answer-id N
               --wrong TEXT        the wrong next token the logit difference subtracts, or --wrong-id N
             """;
+
+    /**
+     * {@code --direction denoise|noise} (default denoise): denoise patches clean activations into the corrupted run,
+     * noise corrupted ones into the clean run.
+     */
+    static PairSweeps.Direction direction(Args a) {
+        return switch (a.has("--direction") ? a.get("--direction") : "denoise") {
+            case "denoise" -> PairSweeps.Direction.DENOISE;
+            case "noise" -> PairSweeps.Direction.NOISE;
+            default -> throw new IllegalArgumentException("--direction: expected denoise or noise but got '"
+                    + a.get("--direction") + "'");
+        };
+    }
 
     /** Ids of a prompt given as {@code <flag> TEXT} or {@code <flag>-tokens 1,2,3}, checked against the model. */
     static int[] prompt(Args a, String flag, Gpt2Tokenizer tok, Gpt2Model model) {

@@ -1,7 +1,5 @@
 package dev.loupe.cli;
 
-import dev.loupe.interp.patching.ActivationPatching.HeadPoint;
-import dev.loupe.interp.patching.ActivationPatching.Stream;
 import dev.loupe.interp.patching.PairSweeps;
 import dev.loupe.interp.patching.PromptPairs;
 import dev.loupe.tensor.Autograd;
@@ -12,7 +10,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -61,12 +58,7 @@ final class PatchCommand implements Command {
                 "--corrupt-tokens", "--answer", "--answer-id", "--wrong", "--wrong-id", "--activation", "--direction",
                 "--out"), Set.of("--prepend-bos"));
         String kind = a.require("--activation");
-        PairSweeps.Direction direction = switch (a.has("--direction") ? a.get("--direction") : "denoise") {
-            case "denoise" -> PairSweeps.Direction.DENOISE;
-            case "noise" -> PairSweeps.Direction.NOISE;
-            default -> throw new IllegalArgumentException("--direction: expected denoise or noise but got '"
-                    + a.get("--direction") + "'");
-        };
+        PairSweeps.Direction direction = InterpInputs.direction(a);
         Path dir = ModelInputs.folder(a);
         Gpt2Tokenizer tok = ModelInputs.tokenizer(dir);
         try (Gpt2Model model = ModelInputs.model(dir); Autograd.Scope ignored = Autograd.noGrad()) {
@@ -84,7 +76,7 @@ final class PatchCommand implements Command {
 
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("activation", kind);
-            out.put("direction", direction.name().toLowerCase(Locale.ROOT));
+            out.put("direction", TaskInputs.lower(direction));
             out.put("dims", r.dims());
             List<Object> labels = new ArrayList<>();
             int[] target = direction == PairSweeps.Direction.DENOISE ? corrupt : clean;
@@ -111,32 +103,8 @@ final class PatchCommand implements Command {
 
     private static PairSweeps.Result sweep(Gpt2Model model, PromptPairs pairs, String kind,
                                            PairSweeps.Direction direction) {
-        boolean byPos = kind.endsWith("_pos");
-        String base = byPos ? kind.substring(0, kind.length() - 4) : kind;
-        Stream stream = switch (base) {
-            case "resid_pre" -> Stream.RESID_PRE;
-            case "resid_mid" -> Stream.RESID_MID;
-            case "resid_post" -> Stream.RESID_POST;
-            case "attn_out" -> Stream.ATTN_OUT;
-            case "mlp_out" -> Stream.MLP_OUT;
-            default -> null;
-        };
-        if (stream != null && !byPos) {
-            if (model.config().attnOnly() && (stream == Stream.RESID_MID || stream == Stream.MLP_OUT)) {
-                throw new IllegalArgumentException("--activation " + kind + ": this model has no MLPs");
-            }
-            return PairSweeps.streamByPosition(model, pairs, stream, direction);
-        }
-        HeadPoint point = switch (base) {
-            case "z" -> HeadPoint.OUTPUT;
-            case "q" -> HeadPoint.QUERY;
-            case "k" -> HeadPoint.KEY;
-            case "v" -> HeadPoint.VALUE;
-            case "pattern" -> HeadPoint.PATTERN;
-            default -> throw new IllegalArgumentException("--activation: unknown kind '" + kind + "' (resid_pre, "
-                    + "resid_mid, resid_post, attn_out, mlp_out, z, z_pos, q, q_pos, k, k_pos, v, v_pos, pattern, "
-                    + "pattern_pos)");
-        };
-        return PairSweeps.heads(model, pairs, point, byPos, direction);
+        ActivationKind k = ActivationKind.parse(kind, model.config(), false);
+        return k.stream() != null ? PairSweeps.streamByPosition(model, pairs, k.stream(), direction)
+                : PairSweeps.heads(model, pairs, k.head(), k.byPosition(), direction);
     }
 }

@@ -8,7 +8,6 @@ import dev.loupe.transformer.gpt2.Gpt2Model;
 import dev.loupe.transformer.tokenizer.Gpt2Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,10 +59,8 @@ final class PathPatchCommand implements Command {
             System.out.print(HELP);
             return 0;
         }
-        Set<String> valued = new HashSet<>(TaskInputs.PAIR_FLAGS);
-        valued.addAll(TaskInputs.DATASET_FLAGS);
-        valued.addAll(Set.of("--model", "--receivers", "--out"));
-        Args a = Args.parse("path-patch", args, valued, Set.of("--freeze-mlps", "--prepend-bos", "--flipped"));
+        Args a = TaskInputs.parse("path-patch", args, Set.of("--model", "--receivers", "--out"),
+                Set.of("--freeze-mlps"));
         Path dir = ModelInputs.folder(a);
         Gpt2Tokenizer tok = ModelInputs.tokenizer(dir);
         try (Gpt2Model model = ModelInputs.model(dir)) {

@@ -13,6 +13,7 @@ import dev.loupe.tensor.Autograd;
 import dev.loupe.transformer.gpt2.Gpt2Model;
 import dev.loupe.transformer.tokenizer.Gpt2Tokenizer;
 import dev.loupe.tensor.Tensor;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -42,8 +43,8 @@ final class TaskInputs {
             """;
 
     /** Flags of {@link #pairs} beyond the dataset's. */
-    static final Set<String> PAIR_FLAGS = Set.of("--task", "--clean", "--clean-tokens", "--corrupt", "--corrupt-tokens",
-            "--answer", "--answer-id", "--wrong", "--wrong-id", "--metric");
+    private static final Set<String> PAIR_FLAGS = Set.of("--task", "--clean", "--clean-tokens", "--corrupt",
+            "--corrupt-tokens", "--answer", "--answer-id", "--wrong", "--wrong-id", "--metric");
     static final String PAIR_HELP = """
               --task T            take the pairs from a task dataset (%s) instead of --clean/--corrupt
               --clean TEXT        the clean prompt (or --clean-tokens ids)
@@ -53,6 +54,18 @@ final class TaskInputs {
                                   Σ p(wrongs)); a task's own metric by default (greater-than: prob-diff)
               --prepend-bos       put <|endoftext|> before text prompts
             """ + DATASET_HELP;
+
+    /**
+     * The arguments of a command that takes {@link #pairs}: its own {@code valued} flags and {@code switches} beside
+     * {@link #PAIR_FLAGS}, {@link #DATASET_FLAGS}, {@code --prepend-bos} and {@code --flipped}.
+     */
+    static Args parse(String command, List<String> args, Set<String> valued, Set<String> switches) {
+        Set<String> allValued = new HashSet<>(valued), allSwitches = new HashSet<>(switches);
+        allValued.addAll(PAIR_FLAGS);
+        allValued.addAll(DATASET_FLAGS);
+        allSwitches.addAll(Set.of("--prepend-bos", "--flipped"));
+        return Args.parse(command, args, allValued, allSwitches);
+    }
 
     /** The dataset of {@code task} (one of {@link #TASKS}) from the dataset flags. */
     static TaskDataset dataset(String task, Args a, Gpt2Tokenizer tok) {

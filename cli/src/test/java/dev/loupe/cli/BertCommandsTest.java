@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import static dev.loupe.cli.CliFixtures.ints;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -52,10 +53,6 @@ class BertCommandsTest {
         Files.write(dir.resolve("vocab.txt"), vocab);
         model = BertModel.load(dir);
         tok = WordPieceTokenizer.fromFolder(dir);
-    }
-
-    private static int[] ints(Object json) {
-        return ((List<?>) json).stream().mapToInt(x -> ((Number) x).intValue()).toArray();
     }
 
     private static double[] doubles(Object json) {

@@ -1,5 +1,6 @@
 package dev.loupe.cli;
 
+import static dev.loupe.cli.CliFixtures.ints;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -45,10 +46,6 @@ class ModelCommandsTest {
         dir = tmp.resolve("tiny");
         new Gpt2Model(c, Gpt2Weights.init(c, new Rng(42))).save(dir);
         model = Gpt2Model.load(dir);
-    }
-
-    private static int[] ints(Object json) {
-        return ((List<?>) json).stream().mapToInt(x -> ((Number) x).intValue()).toArray();
     }
 
     private static int argmax(float[] v) {

@@ -1,5 +1,8 @@
 package dev.loupe.cli;
 
+import static dev.loupe.cli.CliFixtures.at;
+import static dev.loupe.cli.CliFixtures.ints;
+import static dev.loupe.cli.CliFixtures.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,11 +21,8 @@ import dev.loupe.interp.tasks.TaskPair;
 import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
-import dev.loupe.transformer.gpt2.Gpt2Config;
 import dev.loupe.transformer.gpt2.Gpt2Model;
-import dev.loupe.transformer.gpt2.Gpt2Weights;
 import dev.loupe.transformer.tokenizer.Gpt2Tokenizer;
-import dev.loupe.weights.json.Json;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -47,28 +47,8 @@ class TaskCommandsTest {
 
     @BeforeAll
     static void saveModel() throws IOException {
-        Gpt2Config c = Gpt2Config.gpt2(2, 16, 4, 50257, 32);
-        Rng rng = new Rng(21);
-        Gpt2Weights w = Gpt2Weights.init(c, rng);
-        for (Tensor t : w.leaves()) if (t.rank() == 2) t.copyFrom(Tensor.randn(rng, t.shape()).mul(0.3f));
         dir = tmp.resolve("tiny");
-        new Gpt2Model(c, w).save(dir);
-        model = Gpt2Model.load(dir);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> json(String text) {
-        return (Map<String, Object>) Json.parse(text.strip());
-    }
-
-    private static double at(Object nested, int... index) {
-        Object o = nested;
-        for (int i : index) o = ((List<?>) o).get(i);
-        return ((Number) o).doubleValue();
-    }
-
-    private static int[] ints(Object list) {
-        return ((List<?>) list).stream().mapToInt(o -> ((Number) o).intValue()).toArray();
+        model = CliFixtures.saveTinyGpt2(dir, 21, 0.3f);
     }
 
     /** Every element of a [a, b] or [a, b, c] tensor against the JSON's nested lists. */
