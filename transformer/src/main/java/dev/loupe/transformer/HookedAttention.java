@@ -33,7 +33,7 @@ public final class HookedAttention {
         int b = q.size(0), p = q.size(1);
         String scoresName = HookNames.attn(layer, "hook_attn_scores");
         String patternName = HookNames.attn(layer, "hook_pattern");
-        if (queryValid == null && !seen(run, scoresName) && !seen(run, patternName)) {
+        if (queryValid == null && !run.materializes(scoresName) && !run.materializes(patternName)) {
             // Nobody looks at the scores or the pattern: one fused op, the same numbers without either tensor.
             Tensor z = run.point(HookNames.attn(layer, "hook_z"), Tensor.attention(q, k, v, scale, mask));
             return output(run, layer, z, b, p, wOHeads, wO, bO);
@@ -48,11 +48,6 @@ public final class HookedAttention {
         Tensor z = pattern.matmul(v.permute(0, 2, 1, 3)).permute(0, 2, 1, 3); // [b, p, h, d]
         z = run.point(HookNames.attn(layer, "hook_z"), z);
         return output(run, layer, z, b, p, wOHeads, wO, bO);
-    }
-
-    /** True when a hook, the cache or a gradient needs the point as a real tensor. */
-    private static boolean seen(HookRun run, String name) {
-        return run.hooked(name) || run.caches(name) || run.needsGradients();
     }
 
     /** z [b, p, h, d] → the attention output [b, p, m] (b_O included), through the optional {@code hook_result}. */

@@ -76,7 +76,7 @@ final class BertForward {
         Tensor x = norm(HookNames.block(l, "ln1"), mid, bw.ln1W(), bw.ln1B());
         String preName = HookNames.mlp(l, "hook_pre");
         Tensor post;
-        if (run.hooked(preName) || run.caches(preName) || run.needsGradients()) {
+        if (run.materializes(preName)) {
             Tensor pre = run.point(preName, x.linear(bw.wIn(), bw.bIn()));
             post = c.activation().apply(pre);
         } else {

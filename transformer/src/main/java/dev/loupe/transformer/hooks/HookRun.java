@@ -115,6 +115,15 @@ public final class HookRun {
         return hooks.hookedExplicitly(name) || (hooks.cachesGradients() && hooks.caches(name));
     }
 
+    /**
+     * True when the point {@code name} must exist as a tensor of its own: a hook selects it, it is cached, or the call
+     * records a graph (for backward hooks or gradient caching). When false a model may fold the point into a fused op
+     * (attention without its scores and pattern, a linear map with its activation) and skip it.
+     */
+    public boolean materializes(String name) {
+        return hooked(name) || caches(name) || needsGradients();
+    }
+
     /** True when {@code name} is cached in this call. */
     public boolean caches(String name) {
         return hooks.caches(name);

@@ -158,25 +158,29 @@ public final class Hooks {
 
         /** Runs {@code hook} at the point named {@code name}. */
         public Builder forward(String name, ForwardHook hook) {
-            forward.add(new Forward(new Selector(Objects.requireNonNull(name, "name"), null), hook));
+            forward.add(new Forward(new Selector(Objects.requireNonNull(name, "name"), null),
+                    Objects.requireNonNull(hook, "hook")));
             return this;
         }
 
         /** Runs {@code hook} at every point whose name {@code names} accepts. */
         public Builder forward(Predicate<String> names, ForwardHook hook) {
-            forward.add(new Forward(new Selector(null, Objects.requireNonNull(names, "names")), hook));
+            forward.add(new Forward(new Selector(null, Objects.requireNonNull(names, "names")),
+                    Objects.requireNonNull(hook, "hook")));
             return this;
         }
 
         /** Runs {@code hook} on the gradient at the point named {@code name}. */
         public Builder backward(String name, BackwardHook hook) {
-            backward.add(new Backward(new Selector(Objects.requireNonNull(name, "name"), null), hook));
+            backward.add(new Backward(new Selector(Objects.requireNonNull(name, "name"), null),
+                    Objects.requireNonNull(hook, "hook")));
             return this;
         }
 
         /** Runs {@code hook} on the gradient at every point whose name {@code names} accepts. */
         public Builder backward(Predicate<String> names, BackwardHook hook) {
-            backward.add(new Backward(new Selector(null, Objects.requireNonNull(names, "names")), hook));
+            backward.add(new Backward(new Selector(null, Objects.requireNonNull(names, "names")),
+                    Objects.requireNonNull(hook, "hook")));
             return this;
         }
 

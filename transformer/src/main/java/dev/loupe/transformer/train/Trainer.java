@@ -112,8 +112,8 @@ public final class Trainer {
         TrainingData.Batch batch = data.batch(batchRng(config.seed(), step));
         Tensor logits = model.forward(batch.inputs());
         int n = batch.inputs().batch() * batch.inputs().length();
-        Tensor flat = logits.reshape(n, logits.size(2)), targets = batch.targets().reshape(n).to(logits.device());
-        Tensor loss = batch.weights() == null ? flat.crossEntropy(targets)
+        Tensor flat = logits.reshape(n, logits.size(2)), targets = batch.targets().reshape(n); // host
+        Tensor loss = batch.weights() == null ? flat.crossEntropy(targets.to(logits.device()))
                 : weightedCrossEntropy(flat, targets, batch.weights().reshape(n));
         loss.backward();
         clipGradients();

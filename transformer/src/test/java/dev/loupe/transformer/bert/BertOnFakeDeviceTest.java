@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 /**
  * BERT on the fake device ({@link FakeDeviceBackend}, which fails on any host operand) against the CPU: a padded
  * batch with every point and its gradient cached, masked-LM logits, pooled embedding and every parameter's gradient,
- * bit for bit (the fake computes with the CPU kernels).
+ * within 1e-6 of each tensor's largest value (the fake computes with the CPU kernels, but JIT-compiled and interpreted
+ * SIMD reductions round apart).
  */
 class BertOnFakeDeviceTest {
     private static final Device FAKE = FakeDeviceBackend.install().device();

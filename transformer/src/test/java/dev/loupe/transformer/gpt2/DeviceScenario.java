@@ -1,9 +1,9 @@
 package dev.loupe.transformer.gpt2;
 
+import static dev.loupe.transformer.gpt2.TestModels.assertCloseRel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.loupe.tensor.Autograd;
 import dev.loupe.tensor.Device;
@@ -14,7 +14,6 @@ import dev.loupe.transformer.hooks.ActivationCache;
 import dev.loupe.transformer.hooks.BackwardHook;
 import dev.loupe.transformer.hooks.ForwardHook;
 import dev.loupe.transformer.hooks.Hooks;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -99,32 +98,18 @@ final class DeviceScenario {
 
     /**
      * Holds {@code got} to {@code want}: the same names, shapes and values within {@code rtol} times the largest
-     * |value| of each reference tensor (0 demands bit-identical values).
+     * finite |value| of each reference tensor ({@link TestModels#assertCloseRel}; non-finite values exactly).
      */
     static void compare(Snapshot want, Snapshot got, double rtol) {
-        close(want.logits(), got.logits(), rtol, "logits");
-        close(want.loss(), got.loss(), rtol, "loss");
-        close(want.continued(), got.continued(), rtol, "KV-cached continuation logits");
+        assertCloseRel(want.logits(), got.logits(), rtol, "logits");
+        assertCloseRel(want.loss(), got.loss(), rtol, "loss");
+        assertCloseRel(want.continued(), got.continued(), rtol, "KV-cached continuation logits");
         assertEquals(want.acts().keySet(), got.acts().keySet(), "cached points");
         assertEquals(want.grads().keySet(), got.grads().keySet(), "cached gradients");
         assertEquals(want.paramGrads().keySet(), got.paramGrads().keySet(), "parameters");
         assertFalse(want.acts().isEmpty() || want.grads().isEmpty(), "the scenario caches activations and gradients");
-        want.acts().forEach((n, t) -> close(t, got.acts().get(n), rtol, n));
-        want.grads().forEach((n, t) -> close(t, got.grads().get(n), rtol, "gradient of " + n));
-        want.paramGrads().forEach((n, t) -> close(t, got.paramGrads().get(n), rtol, "gradient of " + n));
-    }
-
-    static void close(Tensor want, Tensor got, double rtol, String what) {
-        if (!Arrays.equals(want.shape(), got.shape())) {
-            fail(what + ": shape " + Arrays.toString(got.shape()) + ", expected " + Arrays.toString(want.shape()));
-        }
-        float[] w = want.toFloatArray(), g = got.toFloatArray();
-        double scale = 1;
-        for (float v : w) if (Float.isFinite(v)) scale = Math.max(scale, Math.abs(v));
-        for (int i = 0; i < w.length; i++) {
-            boolean ok = rtol == 0 ? Float.compare(w[i], g[i]) == 0
-                    : Float.isFinite(w[i]) ? Math.abs(w[i] - g[i]) <= rtol * scale : Float.compare(w[i], g[i]) == 0;
-            if (!ok) fail(what + ": element " + i + " is " + g[i] + ", expected " + w[i] + " (rtol " + rtol + ")");
-        }
+        want.acts().forEach((n, t) -> assertCloseRel(t, got.acts().get(n), rtol, n));
+        want.grads().forEach((n, t) -> assertCloseRel(t, got.grads().get(n), rtol, "gradient of " + n));
+        want.paramGrads().forEach((n, t) -> assertCloseRel(t, got.paramGrads().get(n), rtol, "gradient of " + n));
     }
 }

@@ -1,5 +1,6 @@
 package dev.loupe.transformer.gpt2;
 
+import static dev.loupe.transformer.gpt2.TestModels.assertCloseRel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -101,7 +102,7 @@ final class DeviceTraining {
             assertEquals(want.losses()[s], got.losses()[s], rtol * Math.abs(want.losses()[s]), "loss of step " + s);
         }
         assertEquals(want.params().keySet(), got.params().keySet(), "parameters");
-        want.params().forEach((n, t) -> DeviceScenario.close(t, got.params().get(n), rtol, n + " after training"));
+        want.params().forEach((n, t) -> assertCloseRel(t, got.params().get(n), rtol, n + " after training"));
         boolean moved = false;
         for (String n : want.params().keySet()) {
             float[] a = initial.params().get(n).toFloatArray(), b = want.params().get(n).toFloatArray();

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
  * Whole models on the fake device ({@link FakeDeviceBackend}: CPU kernels behind storage of its own, asserting that
  * every operand of every primitive lives on it). A host tensor anywhere in a forward or backward pass (a mask, ids,
  * positions, a constant in a gradient) fails the backend's assertion; with none, the results must equal the CPU's
- * bit for bit, since the kernels are the same.
+ * within {@link #RTOL}, since the kernels are the same.
  */
 class Gpt2OnFakeDeviceTest {
     private static final FakeDeviceBackend FAKE = FakeDeviceBackend.install();

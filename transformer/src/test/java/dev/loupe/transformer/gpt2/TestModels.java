@@ -87,21 +87,26 @@ final class TestModels {
         return t;
     }
 
-    /** Element-wise |a - b| <= tol (absolute), same shape; the message names the first bad index. */
+    /**
+     * Element-wise |a - b| <= tol (absolute), same shape; a non-finite expected value (a masked score's -inf) must be
+     * matched exactly. The message names the first bad index.
+     */
     static void assertClose(Tensor expected, Tensor actual, double tol, String what) {
         assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");
         float[] e = expected.toFloatArray(), a = actual.toFloatArray();
         for (int i = 0; i < e.length; i++) {
-            if (!(Math.abs(e[i] - a[i]) <= tol)) {
-                fail(what + ": element " + i + " expected " + e[i] + " but got " + a[i] + " (tol " + tol + ")");
-            }
+            boolean ok = Float.isFinite(e[i]) ? Math.abs(e[i] - a[i]) <= tol : Float.compare(e[i], a[i]) == 0;
+            if (!ok) fail(what + ": element " + i + " expected " + e[i] + " but got " + a[i] + " (tol " + tol + ")");
         }
     }
 
-    /** {@link #assertClose} with the tolerance {@code rtol} times the largest |expected| (at least 1). */
+    /**
+     * {@link #assertClose} with the tolerance {@code rtol} times the largest finite |expected| (at least 1), so that
+     * an infinity in the reference does not make the tolerance infinite.
+     */
     static void assertCloseRel(Tensor expected, Tensor actual, double rtol, String what) {
         double max = 1;
-        for (float v : expected.toFloatArray()) max = Math.max(max, Math.abs(v));
+        for (float v : expected.toFloatArray()) if (Float.isFinite(v)) max = Math.max(max, Math.abs(v));
         assertClose(expected, actual, rtol * max, what);
     }
 
