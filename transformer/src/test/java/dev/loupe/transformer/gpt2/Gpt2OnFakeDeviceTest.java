@@ -22,9 +22,11 @@ class Gpt2OnFakeDeviceTest {
     /**
      * The fake device computes with the CPU kernels, but a kernel's JIT-compiled SIMD reductions round differently
      * from its interpreted ones, so two runs in one JVM may differ in the last bit when a kernel is compiled between
-     * them. CPU constants leaking onto the device are caught by the backend's own assertions, not by this tolerance.
+     * them, and a whole forward and backward pass amplifies those last bits (a LayerNorm-scale gradient was seen 5e-6
+     * apart). The same bound as {@code Gpt2OnCudaTest}. CPU constants leaking onto the device are caught by the
+     * backend's own assertions, not by this tolerance.
      */
-    static final double RTOL = 1e-6;
+    static final double RTOL = 1e-4;
 
     @Test
     void gpt2ForwardBackwardWithHooksAndKvCacheEqualTheCpu() {
