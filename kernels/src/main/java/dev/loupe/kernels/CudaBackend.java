@@ -101,6 +101,20 @@ public final class CudaBackend implements Backend {
         ctx.synchronize("synchronize");
     }
 
+    /**
+     * The most device memory this backend has held from the driver (blocks in use plus those its caching allocator
+     * keeps for reuse, like PyTorch's {@code max_memory_reserved}) since the last {@link #resetPeakMemory()}, in
+     * bytes. Blocks of unreachable tensors count until the garbage collector finds them.
+     */
+    public long peakMemoryBytes() {
+        return ctx.allocator.peakReservedBytes();
+    }
+
+    /** Starts a new {@link #peakMemoryBytes()} peak at what is held now. */
+    public void resetPeakMemory() {
+        ctx.allocator.resetPeak();
+    }
+
     @Override
     public Device device() {
         return Device.cuda(ctx.ordinal);

@@ -244,5 +244,10 @@ final class CudaContext {
         public void synchronize() {
             CudaContext.this.synchronize("releasing cached device memory");
         }
+
+        @Override
+        public void collectGarbage() {
+            System.gc(); // device blocks come back only through the Cleaners of unreachable storages
+        }
     }
 }

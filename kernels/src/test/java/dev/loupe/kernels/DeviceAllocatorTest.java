@@ -18,6 +18,8 @@ class DeviceAllocatorTest {
         final List<Long> freed = new ArrayList<>();
         final java.util.Map<Long, Long> sizes = new java.util.HashMap<>();
         int syncs;
+        Runnable onCollect = () -> { };
+        int collections;
 
         FakeDriver(long capacity) {
             this.capacity = capacity;
@@ -47,6 +49,12 @@ class DeviceAllocatorTest {
         @Override
         public void synchronize() {
             syncs++;
+        }
+
+        @Override
+        public void collectGarbage() {
+            collections++;
+            onCollect.run();
         }
     }
 
@@ -95,11 +103,42 @@ class DeviceAllocatorTest {
         alloc.allocate(6 << 20, "weights");
         CudaOutOfMemoryException e = assertThrows(CudaOutOfMemoryException.class,
                 () -> alloc.allocate(3 << 20, "matmul"));
+        assertEquals(1, d.collections, "a garbage collection was tried first");
         assertEquals(4 << 20, e.requested());
         assertEquals(2 << 20, e.free());
         assertTrue(e.getMessage().contains("matmul"), e.getMessage());
         assertTrue(e.getMessage().contains("requested 4194304 B (4.0 MiB)"), e.getMessage());
         assertTrue(e.getMessage().contains("2097152 B (2.0 MiB) free"), e.getMessage());
         assertTrue(e.getMessage().contains("CUDA_ERROR_OUT_OF_MEMORY"), e.getMessage());
+    }
+
+    /** A full device whose blocks are held by garbage: the collection's cleaners hand one back, and it is reused. */
+    @Test
+    void whenTheDeviceIsFullOfGarbageACollectionReturnsItsBlocksForReuse() {
+        FakeDriver d = new FakeDriver(8 << 20);
+        DeviceAllocator alloc = new DeviceAllocator(d);
+        long garbage = alloc.allocate(6 << 20, "activations");
+        d.onCollect = () -> alloc.release(garbage, 6 << 20); // what the storage's Cleaner does after a GC
+        assertEquals(garbage, alloc.allocate(5 << 20, "next step"), "the collected block, same size class");
+        assertEquals(1, d.collections);
+        assertEquals(6 << 20, alloc.liveBytes());
+        assertEquals(6 << 20, d.used, "no second block from the driver");
+    }
+
+    @Test
+    void thePeakCountsBytesHeldFromTheDriverUntilReset() {
+        FakeDriver d = new FakeDriver(1 << 30);
+        DeviceAllocator alloc = new DeviceAllocator(d);
+        long a = alloc.allocate(4 << 20, "a");
+        long b = alloc.allocate(2 << 20, "b");
+        alloc.release(a, 4 << 20);
+        alloc.release(b, 2 << 20);
+        assertEquals(6 << 20, alloc.peakReservedBytes(), "cached blocks are still held");
+        alloc.releaseCached();
+        assertEquals(6 << 20, alloc.peakReservedBytes(), "a peak stays until reset");
+        alloc.resetPeak();
+        assertEquals(0, alloc.peakReservedBytes());
+        alloc.allocate(512, "c");
+        assertEquals(512, alloc.peakReservedBytes());
     }
 }
