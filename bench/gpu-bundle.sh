@@ -4,10 +4,12 @@
 #   lib/        loupe-tensor, loupe-kernels, loupe-weights-loader, loupe-transformer, JCuda and its driver binding
 #               (the natives jar cut to libJCudaDriver), JCublas and its v2 binding (cut to libJCublas2)
 #   test/       the kernels' test classes, the whole-model GPU test of transformer (Gpt2OnCudaTest and its three
-#               helpers, not transformer's other tests) and the JUnit console launcher
+#               helpers, not transformer's other tests), the GPT-2 device benchmark (Gpt2DeviceBench) and the JUnit
+#               console launcher
 #   src/main/   the kernel sources and shipped PTX (the PTX manifest and ABI tests read them)
-#   run-gpu.sh  probes the device (and says which GEMM is active), runs the GPU tests, then the GEMM benchmark
-#               (with cuBLAS as the comparison line where libcublas.so.12 loads)
+#   run-gpu.sh  (bench/gpu/run-gpu.sh) probes the device, runs the GPU tests, the GEMM benchmark and the GPT-2
+#               fwd/step, each beside PyTorch (torch_gpu.py, for the machine's python3), and writes summary.md
+#               (summarize.py) with issue 8's ratios; see its header for the modes and $OUT
 # and checks that the whole folder stays well under 64 MB.
 #
 #   bench/gpu-bundle.sh [OUT_DIR]      default: target/gpu-bundle (and target/gpu-bundle.tar.gz)
@@ -44,10 +46,13 @@ blas_natives="$(ls "$deps"/jcublas-natives-*-linux-x86_64.jar)"
    zip -q -r "$out/lib/$(basename "$blas_natives" .jar)-v2-only.jar" lib)
 cp -r kernels/target/test-classes "$out/test/classes"
 mkdir -p "$out/test/transformer-classes/dev/loupe/transformer/gpt2"
+gpt2_classes=transformer/target/test-classes/dev/loupe/transformer/gpt2
 for c in Gpt2OnCudaTest DeviceScenario DeviceTraining TestModels; do
-  cp transformer/target/test-classes/dev/loupe/transformer/gpt2/"$c"*.class \
-     "$out/test/transformer-classes/dev/loupe/transformer/gpt2/"
+  cp "$gpt2_classes/$c"*.class "$out/test/transformer-classes/dev/loupe/transformer/gpt2/"
 done
+# The GPT-2 device benchmark (not its test, which needs tensor's test-jar).
+cp "$gpt2_classes"/Gpt2DeviceBench.class "$gpt2_classes"/Gpt2DeviceBench\$*.class \
+   "$out/test/transformer-classes/dev/loupe/transformer/gpt2/"
 cp "$deps"/console/junit-platform-console-standalone-*.jar "$out/test/"
 cp -r kernels/src/main "$out/src/main"
 
@@ -57,33 +62,8 @@ cp -r kernels/src/main "$out/src/main"
 # The JVM ships with its symbol table (5 MB of libjvm.so); a runtime that only runs tests does not need it.
 if command -v strip >/dev/null; then strip --strip-unneeded "$out/runtime/lib/server/libjvm.so"; fi
 
-cat > "$out/run-gpu.sh" <<'RUN'
-#!/usr/bin/env bash
-# Runs Loupe's GPU tests, then the GEMM benchmark, with the bundled Java runtime. Needs only the NVIDIA driver.
-#   ./run-gpu.sh            probe + tests + benchmark
-#   ./run-gpu.sh tests      probe + tests
-#   ./run-gpu.sh bench ...  probe + GEMM benchmark (arguments go to it: --iters N --precision TF32 ...)
-set -uo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-cd "$here" # the PTX manifest test reads src/main relative to here
-java="$here/runtime/bin/java"
-cp="$(printf '%s:' "$here"/lib/*.jar)"
-opts=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss8m -Xmx8g)
-"$java" "${opts[@]}" -cp "$cp" dev.loupe.kernels.Cuda
-what="${1:-all}"; [[ $# -gt 0 ]] && shift
-status=0
-if [[ "$what" == all || "$what" == tests ]]; then
-  # loupe.cuda.sync: synchronise after every launch, so a faulting kernel is reported at the op that launched it.
-  "$java" "${opts[@]}" -Dloupe.cuda.sync=true -jar "$here"/test/junit-platform-console-standalone-*.jar execute \
-      --class-path "$cp$here/test/classes:$here/test/transformer-classes" \
-      --scan-class-path "$here/test/classes" --scan-class-path "$here/test/transformer-classes" \
-      --details=tree --disable-banner || status=$?
-fi
-if [[ "$what" == all || "$what" == bench ]]; then
-  "$java" "${opts[@]}" -cp "$cp" dev.loupe.kernels.GemmBenchmark "$@" || status=$?
-fi
-exit $status
-RUN
+# The runner, the summary writer and the PyTorch side (bench/gpu/*, bench/torch_gpu.py).
+cp bench/gpu/run-gpu.sh bench/gpu/summarize.py bench/torch_gpu.py "$out/"
 chmod +x "$out/run-gpu.sh"
 
 size_kb="$(du -sk "$out" | cut -f1)"
@@ -92,4 +72,4 @@ if (( size_kb > limit_mb * 1024 )); then
   echo "gpu-bundle: over the ${limit_mb} MB budget" >&2; exit 1
 fi
 tar -C "$(dirname "$out")" -czf "$out.tar.gz" "$(basename "$out")"
-echo "gpu-bundle: $out.tar.gz is $(( $(stat -c %s "$out.tar.gz") / 1048576 )) MB; on the GPU machine: tar xzf, then $(basename "$out")/run-gpu.sh"
+echo "gpu-bundle: $out.tar.gz is $(( $(stat -c %s "$out.tar.gz") / 1048576 )) MB; on the GPU machine: tar xzf, then $(basename "$out")/run-gpu.sh [all|tests|bench|gpt2]"
