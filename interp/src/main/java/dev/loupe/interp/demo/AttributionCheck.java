@@ -146,11 +146,12 @@ public final class AttributionCheck {
             float cleanMetric = attr.sourceMetric();
             List<Float> est = new ArrayList<>(), actual = new ArrayList<>();
             for (int i = 0; i < ea.senders().size(); i++) {
+                PathPatching.Sender sender = ea.senders().get(i);
                 for (int j = 0; j < ea.receivers().size(); j++) {
-                    if (!upstream(ea.senders().get(i), ea.receivers().get(j))) continue;
+                    PathPatching.Receiver receiver = ea.receivers().get(j);
+                    if (!EdgeAttribution.upstream(sender, receiver)) continue;
                     est.add(ea.scores().get(i, j));
-                    actual.add(PathPatching.edge(model, clean, corrupt, sender(ea.senders().get(i)),
-                            receiver(ea.receivers().get(j)), metric) - cleanMetric);
+                    actual.add(PathPatching.edge(model, clean, corrupt, sender, receiver, metric) - cleanMetric);
                 }
             }
             count = est.size();
@@ -200,34 +201,5 @@ public final class AttributionCheck {
         float[] f = new float[v.size()];
         for (int i = 0; i < f.length; i++) f[i] = v.get(i);
         return Tensor.of(f, f.length);
-    }
-
-    // EdgeAttribution's names: embed, LxHy, MLPx (senders); LxHy.q|k|v, MLPx, resid_final (receivers).
-
-    private static boolean upstream(String sender, String receiver) {
-        return stage(sender) < stage(receiver);
-    }
-
-    /** embed 0, layer L's heads 2L + 1, its MLP 2L + 2, the final residual after everything. */
-    private static int stage(String name) {
-        if (name.equals("embed")) return 0;
-        if (name.equals("resid_final")) return Integer.MAX_VALUE;
-        if (name.startsWith("MLP")) return 2 * Integer.parseInt(name.substring(3)) + 2;
-        return 2 * Integer.parseInt(name.substring(1, name.indexOf('H'))) + 1;
-    }
-
-    private static PathPatching.Sender sender(String name) {
-        if (name.equals("embed")) return new PathPatching.Sender.Embed();
-        if (name.startsWith("MLP")) return new PathPatching.Sender.Mlp(Integer.parseInt(name.substring(3)));
-        int h = name.indexOf('H');
-        return new PathPatching.Sender.Head(Integer.parseInt(name.substring(1, h)), Integer.parseInt(name.substring(h + 1)));
-    }
-
-    private static PathPatching.Receiver receiver(String name) {
-        if (name.equals("resid_final")) return new PathPatching.Receiver.FinalResidual();
-        if (name.startsWith("MLP")) return new PathPatching.Receiver.MlpInput(Integer.parseInt(name.substring(3)));
-        int h = name.indexOf('H'), dot = name.indexOf('.');
-        return new PathPatching.Receiver.HeadInput(Integer.parseInt(name.substring(1, h)),
-                Integer.parseInt(name.substring(h + 1, dot)), name.charAt(dot + 1));
     }
 }
