@@ -112,7 +112,12 @@ final class EdgeAttributionCommand implements Command {
         } else {
             Path dir = ModelInputs.folder(a);
             model = ModelInputs.model(dir);
-            d = TaskInputs.pairs(a, ModelInputs.tokenizer(dir), model);
+            try {
+                d = TaskInputs.pairs(a, ModelInputs.tokenizer(dir), model);
+            } catch (RuntimeException e) {
+                model.close(); // a usage error in the pairs: the mapped weights go now, not at exit
+                throw e;
+            }
         }
         try (model) {
             EdgeAttribution e = mean(model, d, denoise, options);
