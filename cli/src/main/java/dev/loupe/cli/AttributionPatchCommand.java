@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /** {@code loupe attribution-patch}: the attribution-patching estimate of an activation-patching sweep, as JSON. */
 final class AttributionPatchCommand implements Command {
@@ -24,8 +25,9 @@ final class AttributionPatchCommand implements Command {
             Estimates every activation patch at once to first order: (source − target) ⊙ ∂metric/∂activation, the
             gradient taken on the target run (denoise: clean activations into the corrupted run; noise: corrupted
             into clean), summed over the activation's other dims — two forward passes and one backward pass per token
-            length. The metric is the mean over the pairs; a KIND with a position dim needs one token length, so a
-            task's pairs of its most common length are used there.
+            length. The metric is the mean over the pairs. A KIND with a position dim has one result per token
+            length: its JSON holds one block per length group of the pairs (shortest first) instead of a single
+            result, each the mean over that group's pairs.
 
             KIND and the result's dims:
               resid_pre, resid_mid, resid_post, attn_out, mlp_out   [layer, pos]
@@ -36,7 +38,11 @@ final class AttributionPatchCommand implements Command {
             Prints (or writes to --out) JSON: {"dims", "labels", "attribution" (estimated change of the metric),
             "estimated_<metric>" (target value + attribution, comparable to loupe patch's patched values),
             "clean_<metric>", "corrupt_<metric>", "activation", "direction", "freeze_patterns", "freeze_ln_scales",
-            "metric", "task", "pairs", "token_lengths"}, <metric> being logit_diff or prob_diff.
+            "metric", "task", "pairs", "token_lengths"}, <metric> being logit_diff or prob_diff. For a KIND with a
+            position dim, "labels", "attribution" and "estimated_<metric>" move into "groups": [{"token_length",
+            "pairs", "labels" (the prompt's tokens for a group of one pair, else positions), "attribution",
+            "estimated_<metric>", "clean_<metric>", "corrupt_<metric>"}, ...]; the top-level clean and corrupt
+            values stay the means over all pairs.
 
             """ + ModelInputs.MODEL_HELP + """
               --activation KIND   what to attribute (above)
@@ -67,13 +73,12 @@ final class AttributionPatchCommand implements Command {
         Gpt2Tokenizer tok = ModelInputs.tokenizer(dir);
         try (Gpt2Model model = ModelInputs.model(dir)) {
             ActivationKind r = ActivationKind.parse(kind, model.config(), true);
-            TaskDataset all = TaskInputs.pairs(a, tok, model);
-            TaskDataset d = r.dims().contains("pos") ? all.largestLengthGroup() : all;
+            TaskDataset d = TaskInputs.pairs(a, tok, model);
             AttributionPatching.Options options = new AttributionPatching.Options(a.has("--freeze-patterns"),
                     a.has("--freeze-ln-scales"), null);
             int layers = model.config().nLayers();
-            // [attribution..., target metric] per length group, so that one weighted mean gives both
-            Tensor both = TaskInputs.meanOverLengths(d, g -> {
+            // [attribution..., target metric] of one batch, so that one weighted mean over lengths gives both
+            Function<TaskDataset, Tensor> both = g -> {
                 TokenBatch target = denoise ? g.corrupted() : g.clean(), source = denoise ? g.clean() : g.corrupted();
                 AttributionPatching.Result result = AttributionPatching.run(model, target, source, g.measure(),
                         r.points(), options);
@@ -81,37 +86,61 @@ final class AttributionPatchCommand implements Command {
                         : r.head() != null ? AttributionPatching.heads(result, layers, r.head(), r.byPosition())
                         : AttributionPatching.neurons(result, layers);
                 return Tensor.cat(0, t.detach().reshape(-1), Tensor.scalar(result.targetMetric()).reshape(1));
-            });
-            int cells = both.size(0) - 1;
-            Tensor attribution = both.narrow(0, 0, cells).reshape(shape(r.dims(), model, d));
-            float targetMetric = both.get(cells);
-            float[] base = TaskInputs.baselines(model, d);
+            };
 
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("activation", kind);
             out.put("direction", denoise ? "denoise" : "noise");
             out.put("dims", r.dims());
-            List<Object> labels = new ArrayList<>();
-            for (String dim : r.dims()) {
-                labels.add(switch (dim) {
-                    case "layer" -> InterpInputs.indexLabels(layers);
-                    case "head" -> InterpInputs.indexLabels(model.config().nHeads());
-                    case "neuron" -> InterpInputs.indexLabels(attribution.size(1));
-                    default -> d.size() == 1 ? InterpInputs.tokenLabels(tok, denoise ? d.pairs().get(0).corruptedIds()
-                            : d.pairs().get(0).cleanIds()) : InterpInputs.indexLabels(d.tokenLength());
-                });
+            if (r.dims().contains("pos")) {
+                List<Object> groups = new ArrayList<>();
+                for (TaskDataset g : d.byLength()) {
+                    Map<String, Object> block = new LinkedHashMap<>();
+                    block.put("token_length", g.tokenLength());
+                    block.put("pairs", g.size());
+                    result(block, both.apply(g), r.dims(), model, tok, g, denoise);
+                    groups.add(block);
+                }
+                out.put("groups", groups);
+                float[] base = TaskInputs.baselines(model, d);
+                out.put(TaskInputs.key("clean", d), base[0]);
+                out.put(TaskInputs.key("corrupt", d), base[1]);
+            } else {
+                result(out, TaskInputs.meanOverLengths(d, both), r.dims(), model, tok, d, denoise);
             }
-            out.put("labels", labels);
-            out.put("attribution", InterpInputs.nested(attribution));
-            out.put(TaskInputs.key("estimated", d), InterpInputs.nested(attribution.add(targetMetric)));
-            out.put(TaskInputs.key("clean", d), base[0]);
-            out.put(TaskInputs.key("corrupt", d), base[1]);
             out.put("freeze_patterns", options.freezePatterns());
             out.put("freeze_ln_scales", options.freezeLnScales());
             TaskInputs.describe(out, d);
             InterpInputs.emit(a, out);
             return 0;
         }
+    }
+
+    /**
+     * Puts {@code labels}, {@code attribution}, {@code estimated_<metric>} and the clean and corrupt metric of
+     * {@code d} into {@code out}, from {@code both} = [attribution..., target metric] (the mean over {@code d}).
+     */
+    private static void result(Map<String, Object> out, Tensor both, List<String> dims, Gpt2Model model,
+                               Gpt2Tokenizer tok, TaskDataset d, boolean denoise) {
+        int cells = both.size(0) - 1;
+        Tensor attribution = both.narrow(0, 0, cells).reshape(shape(dims, model, d));
+        float targetMetric = both.get(cells);
+        List<Object> labels = new ArrayList<>();
+        for (String dim : dims) {
+            labels.add(switch (dim) {
+                case "layer" -> InterpInputs.indexLabels(model.config().nLayers());
+                case "head" -> InterpInputs.indexLabels(model.config().nHeads());
+                case "neuron" -> InterpInputs.indexLabels(attribution.size(1));
+                default -> d.size() == 1 ? InterpInputs.tokenLabels(tok, denoise ? d.pairs().get(0).corruptedIds()
+                        : d.pairs().get(0).cleanIds()) : InterpInputs.indexLabels(d.tokenLength());
+            });
+        }
+        out.put("labels", labels);
+        out.put("attribution", InterpInputs.nested(attribution));
+        out.put(TaskInputs.key("estimated", d), InterpInputs.nested(attribution.add(targetMetric)));
+        float[] base = TaskInputs.baselines(model, d);
+        out.put(TaskInputs.key("clean", d), base[0]);
+        out.put(TaskInputs.key("corrupt", d), base[1]);
     }
 
     /** The result's shape for {@code dims}. */

@@ -20,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -131,13 +130,7 @@ final class Gpt2Bench {
         TokenBatch tokens = TokenBatch.of(ids);
         Runnable once = step ? stepper(m, tokens, targets) : () -> forward(m, tokens);
         for (int r = 0; r < warmup; r++) once.run();
-        long[] times = new long[reps];
-        for (int r = 0; r < reps; r++) {
-            long t = System.nanoTime();
-            once.run();
-            times[r] = System.nanoTime() - t;
-        }
-        Arrays.sort(times);
+        double ms = Timing.medianMillis(reps, once);
         Map<String, Object> line = new LinkedHashMap<>();
         line.put("mode", step ? "step" : "fwd");
         line.put("batch", (long) batch);
@@ -148,7 +141,7 @@ final class Gpt2Bench {
         line.put("placement", m.mapped() ? "mapped" : "heap");
         line.put("max_heap_mib", Runtime.getRuntime().maxMemory() >> 20);
         line.put("peak_heap_mib", peakHeapMib());
-        line.put("ms", Math.round(times[reps / 2] / 1e5) / 10.0);
+        line.put("ms", Math.round(ms * 10) / 10.0);
         return line;
     }
 

@@ -26,6 +26,7 @@ public final class Main {
         m.put("dataset", new DatasetCommand());
         m.put("path-patch", new PathPatchCommand());
         m.put("attribution-patch", new AttributionPatchCommand());
+        m.put("edge-attribution", new EdgeAttributionCommand());
         m.put("heads", new HeadsCommand());
         return m;
     }

@@ -13,7 +13,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -112,14 +111,7 @@ final class MiniLmBench {
             do {
                 model.embed(input);
             } while (System.nanoTime() < warmEnd);
-            double[] ms = new double[calls];
-            for (int c = 0; c < calls; c++) {
-                long t = System.nanoTime();
-                model.embed(input).toFloatArray();
-                ms[c] = (System.nanoTime() - t) / 1e6;
-            }
-            Arrays.sort(ms);
-            return calls % 2 == 1 ? ms[calls / 2] : (ms[calls / 2 - 1] + ms[calls / 2]) / 2;
+            return Timing.medianMillis(calls, () -> model.embed(input).toFloatArray());
         }
     }
 

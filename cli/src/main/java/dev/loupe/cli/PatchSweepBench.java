@@ -17,7 +17,6 @@ import dev.loupe.transformer.hooks.Hooks;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -114,14 +113,7 @@ final class PatchSweepBench {
     private static double time(BenchSetup setup, Gpt2Model m, int seq, int differAt, int reps, String method,
                                Supplier<Tensor> sweep) {
         sweep.get();
-        long[] times = new long[reps];
-        for (int r = 0; r < reps; r++) {
-            long t = System.nanoTime();
-            sweep.get();
-            times[r] = System.nanoTime() - t;
-        }
-        Arrays.sort(times);
-        double ms = Math.round(times[reps / 2] / 1e5) / 10.0;
+        double ms = Math.round(Timing.medianMillis(reps, sweep::get) * 10) / 10.0;
         Map<String, Object> line = new LinkedHashMap<>();
         line.put("method", method);
         line.put("layers", (long) m.config().nLayers());

@@ -156,10 +156,12 @@ class TaskCommandsTest {
                 n -> n.endsWith("hook_resid_pre"), AttributionPatching.Options.none());
         Tensor expected = AttributionPatching.stream(r, 2, ActivationPatching.Stream.RESID_PRE);
         assertEquals(List.of("layer", "pos"), j.get("dims"));
-        assertEquals(TOK.toStringTokens(corrupt.row(0)), ((List<?>) j.get("labels")).get(1));
-        assertNested(expected, j.get("attribution"), 1e-6);
+        Map<?, ?> only = group(j, 0);
+        assertEquals(1, ((List<?>) j.get("groups")).size());
+        assertEquals(TOK.toStringTokens(corrupt.row(0)), ((List<?>) only.get("labels")).get(1));
+        assertNested(expected, only.get("attribution"), 1e-6);
         float k = ActivationPatching.baseline(model, corrupt, m);
-        assertEquals(expected.get(1, 3) + k, at(j.get("estimated_logit_diff"), 1, 3), 1e-5);
+        assertEquals(expected.get(1, 3) + k, at(only.get("estimated_logit_diff"), 1, 3), 1e-5);
 
         // a task, noising, per head and position, with frozen patterns: [layer, head, pos]
         Map<String, Object> t = json(CliRun.of("attribution-patch", "--model", dir.toString(), "--task",
@@ -171,7 +173,7 @@ class TaskCommandsTest {
         Tensor heads = AttributionPatching.heads(rt, 2, ActivationPatching.HeadPoint.OUTPUT, true);
         assertEquals(List.of("layer", "head", "pos"), t.get("dims"));
         assertEquals("prob-diff", t.get("metric"));
-        assertNested(heads, t.get("attribution"), 1e-9);
+        assertNested(heads, group(t, 0).get("attribution"), 1e-9);
         assertTrue(t.containsKey("clean_prob_diff"));
 
         // IOI pairs of several lengths, per head: the mean over the pairs, here one pair at a time
@@ -193,6 +195,41 @@ class TaskCommandsTest {
 
         CliRun.assertUsageError("unknown kind 'resid'", "attribution-patch", "--model", dir.toString(), "--task",
                 "sva", "--activation", "resid");
+    }
+
+    @Test
+    void attributionPatchByPositionGivesOneBlockPerTokenLength() {
+        // IOI pairs of two lengths (14 and 18 tokens, two pairs each)
+        Map<String, Object> j = json(CliRun.of("attribution-patch", "--model", dir.toString(), "--task", "ioi",
+                "--n", "4", "--seed", "1", "--activation", "resid_pre").ok());
+        TaskDataset d = IndirectObjectIdentification.generate(TOK, 4, 1, IndirectObjectIdentification.Options.defaults());
+        List<TaskDataset> groups = d.byLength();
+        assertEquals(2, groups.size());
+        assertEquals(2, ((List<?>) j.get("groups")).size());
+        double cleanMean = 0;
+        for (int i = 0; i < 2; i++) {
+            TaskDataset g = groups.get(i);
+            AttributionPatching.Result r = AttributionPatching.run(model, g.corrupted(), g.clean(), g.measure(),
+                    n -> n.endsWith("hook_resid_pre"), AttributionPatching.Options.none());
+            Tensor expected = AttributionPatching.stream(r, 2, ActivationPatching.Stream.RESID_PRE);
+            Map<?, ?> block = group(j, i);
+            assertEquals(g.tokenLength(), ((Number) block.get("token_length")).intValue());
+            assertEquals(2, ((Number) block.get("pairs")).intValue());
+            assertEquals(g.tokenLength(), ((List<?>) ((List<?>) block.get("labels")).get(1)).size());
+            assertNested(expected, block.get("attribution"), 1e-6);
+            float k = ActivationPatching.baseline(model, g.corrupted(), g.measure());
+            float c = ActivationPatching.baseline(model, g.clean(), g.measure());
+            assertEquals(k, ((Number) block.get("corrupt_logit_diff")).doubleValue(), 1e-5);
+            assertEquals(c, ((Number) block.get("clean_logit_diff")).doubleValue(), 1e-5);
+            assertEquals(expected.get(1, 5) + k, at(block.get("estimated_logit_diff"), 1, 5), 1e-5);
+            cleanMean += c * g.size() / (double) d.size();
+        }
+        assertEquals(cleanMean, ((Number) j.get("clean_logit_diff")).doubleValue(), 1e-5);
+        assertEquals(4, ((Number) j.get("pairs")).intValue());
+    }
+
+    private static Map<?, ?> group(Map<String, Object> j, int i) {
+        return (Map<?, ?>) ((List<?>) j.get("groups")).get(i);
     }
 
     @Test

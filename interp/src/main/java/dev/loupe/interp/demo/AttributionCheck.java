@@ -5,10 +5,8 @@ import dev.loupe.interp.patching.AttributionPatching;
 import dev.loupe.interp.patching.EdgeAttribution;
 import dev.loupe.interp.patching.IncrementalPatching;
 import dev.loupe.interp.patching.Metric;
-import dev.loupe.interp.patching.Metrics;
 import dev.loupe.interp.patching.PathPatching;
 import dev.loupe.tensor.Autograd;
-import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.gpt2.Gpt2Model;
@@ -37,15 +35,17 @@ public final class AttributionCheck {
      *
      * @param cleanMetric      the metric of the clean run
      * @param corruptedMetric  the metric of the corrupted run
-     * @param headOutputs      Pearson r of attribution vs activation patching of each head's output (denoising)
+     * @param headOutputs      Pearson r of attribution vs activation patching of each head's output (denoising);
+     *                         NaN where either is constant
      * @param residPre         the same for {@code hook_resid_pre} at each (layer, position)
      * @param edges            Pearson r of edge attribution (noising) vs {@link PathPatching#edge} over every edge
      *                         whose sender is upstream of its receiver; NaN when not computed
      * @param edgeCount        the number of those edges
-     * @param headPatching     activation patching of each head's output minus the corrupted metric, [layer, head]
-     * @param headAttribution  attribution patching's estimate of the same, [layer, head]
-     * @param residPatching    activation patching of {@code hook_resid_pre} minus the corrupted metric, [layer, pos]
-     * @param residAttribution attribution patching's estimate of the same, [layer, pos]
+     * @param headPatching     the metric after activation patching each head's output (clean into corrupted),
+     *                         [layer, head]
+     * @param headAttribution  attribution patching's estimate of the change, patched − corrupted, [layer, head]
+     * @param residPatching    the metric after activation patching {@code hook_resid_pre}, [layer, pos]
+     * @param residAttribution attribution patching's estimate of the change, [layer, pos]
      */
     public record Result(float cleanMetric, float corruptedMetric, double headOutputs, double residPre, double edges,
                          int edgeCount, Tensor headPatching, Tensor headAttribution, Tensor residPatching,
@@ -79,9 +79,9 @@ public final class AttributionCheck {
         System.out.printf(Locale.ROOT, "pearson resid_pre [layer, pos]: %.4f%n", r.residPre());
         System.out.printf(Locale.ROOT, "pearson edges (edge attribution vs edge patching, %d edges): %.4f%n",
                 r.edgeCount(), r.edges());
-        print("head outputs, activation patching − corrupted [layer][head]", r.headPatching());
+        print("head outputs, activation patching − corrupted [layer][head]", r.headPatching().sub(r.corruptedMetric()));
         print("head outputs, attribution patching [layer][head]", r.headAttribution());
-        print("resid_pre, activation patching − corrupted [layer][pos]", r.residPatching());
+        print("resid_pre, activation patching − corrupted [layer][pos]", r.residPatching().sub(r.corruptedMetric()));
         print("resid_pre, attribution patching [layer][pos]", r.residAttribution());
     }
 
@@ -94,26 +94,10 @@ public final class AttributionCheck {
         }
     }
 
-    /**
-     * The check on {@code n} IOI prompts (seeded) of the first training template with training names, or with
-     * {@code heldOut} the first held-out template with held-out names; clean against the S2 swap (the second S
-     * replaced by IO, which turns the answer around), metric logit(IO) − logit(S).
-     */
+    /** The check on {@link IoiBatch#of} {@code (m, n, heldOut, seed)}, with edges. */
     public static Result ioi(DemoModels.IoiModel m, int n, boolean heldOut, long seed) {
-        if (n < 1) throw new IllegalArgumentException("need at least one prompt, got " + n);
-        List<int[]> clean = new ArrayList<>(), corrupt = new ArrayList<>();
-        int[] io = new int[n], s = new int[n];
-        Rng rng = new Rng(seed);
-        String template = (heldOut ? IoiCorpus.HELD_OUT_TEMPLATES : IoiCorpus.TRAIN_TEMPLATES).get(0);
-        for (int i = 0; i < n; i++) {
-            IoiCorpus.Prompt p = IoiCorpus.prompt(rng, template, IoiCorpus.names(heldOut));
-            clean.add(m.encode(p.text()));
-            corrupt.add(m.encode(p.s2Swapped()));
-            io[i] = m.encode(p.io())[1];
-            s[i] = m.encode(p.s())[1];
-        }
-        return compare(m.model(), TokenBatch.of(clean.toArray(int[][]::new)),
-                TokenBatch.of(corrupt.toArray(int[][]::new)), Metrics.logitDiff(io, s), true);
+        IoiBatch b = IoiBatch.of(m, n, heldOut, seed);
+        return compare(m.model(), b.clean(), b.corrupted(), b.metric(), true);
     }
 
     /**
@@ -129,16 +113,16 @@ public final class AttributionCheck {
         try (var off = Autograd.noGrad()) {
             cleanCache = model.run(clean, Hooks.cacheAll()).cache();
         }
-        float base = ActivationPatching.baseline(model, corrupt, metric);
         Tensor headPatch = IncrementalPatching.heads(model, corrupt, cleanCache, ActivationPatching.HeadPoint.OUTPUT,
-                metric).sub(base);
+                metric);
         Tensor residPatch = IncrementalPatching.streamByPosition(model, corrupt, cleanCache,
-                ActivationPatching.Stream.RESID_PRE, metric).sub(base);
+                ActivationPatching.Stream.RESID_PRE, metric);
         AttributionPatching.Result attr = AttributionPatching.run(model, corrupt, clean, metric,
                 n -> n.endsWith("attn.hook_z") || n.endsWith("hook_resid_pre"), AttributionPatching.Options.none());
         Tensor headAttr = AttributionPatching.heads(attr, layers, ActivationPatching.HeadPoint.OUTPUT, false);
         Tensor residAttr = AttributionPatching.stream(attr, layers, ActivationPatching.Stream.RESID_PRE);
-        double heads = pearson(headPatch, headAttr), resid = pearson(residPatch, residAttr);
+        // r does not depend on the shift between a patched metric value and an estimated change
+        double heads = pearsonOrNaN(headPatch, headAttr), resid = pearsonOrNaN(residPatch, residAttr);
         double edgeR = Double.NaN;
         int count = 0;
         if (edges) {
@@ -146,15 +130,16 @@ public final class AttributionCheck {
             float cleanMetric = attr.sourceMetric();
             List<Float> est = new ArrayList<>(), actual = new ArrayList<>();
             for (int i = 0; i < ea.senders().size(); i++) {
+                PathPatching.Sender sender = ea.senders().get(i);
                 for (int j = 0; j < ea.receivers().size(); j++) {
-                    if (!upstream(ea.senders().get(i), ea.receivers().get(j))) continue;
+                    PathPatching.Receiver receiver = ea.receivers().get(j);
+                    if (!EdgeAttribution.upstream(sender, receiver)) continue;
                     est.add(ea.scores().get(i, j));
-                    actual.add(PathPatching.edge(model, clean, corrupt, sender(ea.senders().get(i)),
-                            receiver(ea.receivers().get(j)), metric) - cleanMetric);
+                    actual.add(PathPatching.edge(model, clean, corrupt, sender, receiver, metric) - cleanMetric);
                 }
             }
             count = est.size();
-            edgeR = pearson(tensor(actual), tensor(est));
+            edgeR = pearsonOrNaN(tensor(actual), tensor(est));
         }
         return new Result(attr.sourceMetric(), attr.targetMetric(), heads, resid, edgeR, count, headPatch, headAttr,
                 residPatch, residAttr);
@@ -200,34 +185,5 @@ public final class AttributionCheck {
         float[] f = new float[v.size()];
         for (int i = 0; i < f.length; i++) f[i] = v.get(i);
         return Tensor.of(f, f.length);
-    }
-
-    // EdgeAttribution's names: embed, LxHy, MLPx (senders); LxHy.q|k|v, MLPx, resid_final (receivers).
-
-    private static boolean upstream(String sender, String receiver) {
-        return stage(sender) < stage(receiver);
-    }
-
-    /** embed 0, layer L's heads 2L + 1, its MLP 2L + 2, the final residual after everything. */
-    private static int stage(String name) {
-        if (name.equals("embed")) return 0;
-        if (name.equals("resid_final")) return Integer.MAX_VALUE;
-        if (name.startsWith("MLP")) return 2 * Integer.parseInt(name.substring(3)) + 2;
-        return 2 * Integer.parseInt(name.substring(1, name.indexOf('H'))) + 1;
-    }
-
-    private static PathPatching.Sender sender(String name) {
-        if (name.equals("embed")) return new PathPatching.Sender.Embed();
-        if (name.startsWith("MLP")) return new PathPatching.Sender.Mlp(Integer.parseInt(name.substring(3)));
-        int h = name.indexOf('H');
-        return new PathPatching.Sender.Head(Integer.parseInt(name.substring(1, h)), Integer.parseInt(name.substring(h + 1)));
-    }
-
-    private static PathPatching.Receiver receiver(String name) {
-        if (name.equals("resid_final")) return new PathPatching.Receiver.FinalResidual();
-        if (name.startsWith("MLP")) return new PathPatching.Receiver.MlpInput(Integer.parseInt(name.substring(3)));
-        int h = name.indexOf('H'), dot = name.indexOf('.');
-        return new PathPatching.Receiver.HeadInput(Integer.parseInt(name.substring(1, h)),
-                Integer.parseInt(name.substring(h + 1, dot)), name.charAt(dot + 1));
     }
 }

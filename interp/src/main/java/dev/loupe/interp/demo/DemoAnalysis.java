@@ -4,11 +4,6 @@ import dev.loupe.interp.cache.CacheAnalysis;
 import dev.loupe.interp.cache.LabeledStack;
 import dev.loupe.interp.detect.DetectionPatterns;
 import dev.loupe.interp.detect.HeadDetector;
-import dev.loupe.interp.patching.ActivationPatching;
-import dev.loupe.interp.patching.AttributionPatching;
-import dev.loupe.interp.patching.IncrementalPatching;
-import dev.loupe.interp.patching.Metric;
-import dev.loupe.interp.patching.Metrics;
 import dev.loupe.tensor.Autograd;
 import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
@@ -82,7 +77,7 @@ public final class DemoAnalysis {
      * (every pair: {@code clean}, {@code corrupted}, {@code io}, {@code s}), {@code prompt_tokens},
      * {@code clean_logit_diff}, {@code corrupted_logit_diff}, {@code resid_pre_patching} ([layer][pos]),
      * {@code head_output_patching}, {@code direct_logit_attribution} ([layer][head]), {@code attribution_patching}
-     * ({@link #attributionPatching}), {@code top_heads_attention} (with {@code final_attention_to_io} and
+     * ({@link #attributionPatching}; both from {@link AttributionCheck#compare}), {@code top_heads_attention} (with {@code final_attention_to_io} and
      * {@code final_attention_to_s}: the attention from the last position to the IO name and to the subject's name).
      */
     public static Map<String, Object> ioi(DemoModels.IoiModel m) {
@@ -99,47 +94,34 @@ public final class DemoAnalysis {
         out.put("logit_diff_positive_fraction", positive);
 
         // One template, so every prompt has the same length; corrupted = S2 replaced by IO.
-        List<int[]> clean = new ArrayList<>(), corrupt = new ArrayList<>();
-        int n = 8;
-        int[] io = new int[n], s = new int[n];
+        IoiBatch batch = IoiBatch.of(m, 8, true, 11);
         List<Map<String, Object>> pairs = new ArrayList<>();
-        Rng rng = new Rng(11);
-        String template = IoiCorpus.HELD_OUT_TEMPLATES.get(0);
-        for (int i = 0; i < n; i++) {
-            IoiCorpus.Prompt p = IoiCorpus.prompt(rng, template, IoiCorpus.names(true));
-            String c = p.s2Swapped();
-            clean.add(m.encode(p.text()));
-            corrupt.add(m.encode(c));
-            io[i] = m.encode(p.io())[1];
-            s[i] = m.encode(p.s())[1];
-            pairs.add(Map.of("clean", p.text(), "corrupted", c, "io", p.io(), "s", p.s()));
+        for (IoiCorpus.Prompt p : batch.prompts()) {
+            pairs.add(Map.of("clean", p.text(), "corrupted", p.s2Swapped(), "io", p.io(), "s", p.s()));
         }
-        TokenBatch cleanBatch = TokenBatch.of(clean.toArray(int[][]::new));
-        TokenBatch corruptBatch = TokenBatch.of(corrupt.toArray(int[][]::new));
-        Metric metric = Metrics.logitDiff(io, s);
+        TokenBatch cleanBatch = batch.clean();
+        int[] io = batch.io(), s = batch.s(), first = cleanBatch.row(0);
         Gpt2Model model = m.model();
-        ActivationCache cleanCache;
-        try (var off = Autograd.noGrad()) {
-            cleanCache = model.run(cleanBatch, Hooks.cacheAll()).cache();
-        }
         out.put("clean_prompt", pairs.get(0).get("clean"));
         out.put("corrupted_prompt", pairs.get(0).get("corrupted"));
         out.put("patching_prompts", pairs);
         List<String> toks = new ArrayList<>();
-        for (int id : clean.get(0)) toks.add(id == 0 ? "BOS" : m.token(id));
+        for (int id : first) toks.add(id == 0 ? "BOS" : m.token(id));
         out.put("prompt_tokens", toks);
-        out.put("clean_logit_diff", ActivationPatching.baseline(model, cleanBatch, metric));
-        out.put("corrupted_logit_diff", ActivationPatching.baseline(model, corruptBatch, metric));
-        // The incremental sweeps: the same values as ActivationPatching's one-forward-per-patch reference, faster.
-        Tensor residPatching = IncrementalPatching.streamByPosition(model, corruptBatch, cleanCache,
-                ActivationPatching.Stream.RESID_PRE, metric);
-        Tensor headPatching = IncrementalPatching.heads(model, corruptBatch, cleanCache,
-                ActivationPatching.HeadPoint.OUTPUT, metric);
-        out.put("resid_pre_patching", matrix(residPatching));
-        out.put("head_output_patching", matrix(headPatching));
-        out.put("attribution_patching", attributionPatching(model, cleanBatch, corruptBatch, metric, residPatching,
-                headPatching));
+        // Activation patching by the incremental sweeps (the same values as {@code ActivationPatching}.s
+        // one-forward-per-patch reference, faster) beside attribution patching's estimates.
+        AttributionCheck.Result r = AttributionCheck.compare(model, cleanBatch, batch.corrupted(), batch.metric(),
+                false);
+        out.put("clean_logit_diff", r.cleanMetric());
+        out.put("corrupted_logit_diff", r.corruptedMetric());
+        out.put("resid_pre_patching", matrix(r.residPatching()));
+        out.put("head_output_patching", matrix(r.headPatching()));
+        out.put("attribution_patching", attributionPatching(r));
 
+        ActivationCache cleanCache;
+        try (var off = Autograd.noGrad()) {
+            cleanCache = model.run(cleanBatch, Hooks.cacheAll()).cache();
+        }
         // Direct logit attribution of each head at the last position, through the final LayerNorm's cached scale.
         CacheAnalysis ca = new CacheAnalysis(model, cleanCache);
         int layers = model.config().nLayers(), heads = model.config().nHeads();
@@ -147,8 +129,7 @@ public final class DemoAnalysis {
         Tensor attrs = ca.logitAttrs(st, io, s); // [component, batch, pos]
         Tensor dla = attrs.select(2, cleanBatch.length() - 1).mean(new int[] {1}, false).reshape(layers, heads);
         out.put("direct_logit_attribution", matrix(dla));
-        List<Map<String, Object>> top = topPatterns(model, TokenBatch.of(clean.get(0)), dla);
-        int[] first = clean.get(0);
+        List<Map<String, Object>> top = topPatterns(model, TokenBatch.of(first), dla);
         for (Map<String, Object> e : top) {
             // what the head reads at the final position: the IO name, or the subject's (both of its occurrences)
             @SuppressWarnings("unchecked")
@@ -169,21 +150,15 @@ public final class DemoAnalysis {
      * Attribution patching of the same patches: the first-order estimates (clean − corrupted) ⊙ ∂metric/∂activation
      * on the corrupted run, two forward passes and one backward pass for all of them, beside the activation patching
      * they approximate. The estimates are metric changes, the patching results metric values; Pearson's r between
-     * them does not depend on that shift. Keys: {@code resid_pre} ([layer][pos]), {@code head_output}
-     * ([layer][head]), {@code resid_pre_correlation}, {@code head_output_correlation}.
+     * them does not depend on that shift (NaN where either is constant). Keys: {@code resid_pre} ([layer][pos]),
+     * {@code head_output} ([layer][head]), {@code resid_pre_correlation}, {@code head_output_correlation}.
      */
-    static Map<String, Object> attributionPatching(Gpt2Model model, TokenBatch clean, TokenBatch corrupt, Metric metric,
-                                                   Tensor residPatching, Tensor headPatching) {
-        int layers = model.config().nLayers();
-        AttributionPatching.Result r = AttributionPatching.run(model, corrupt, clean, metric,
-                n -> n.endsWith("hook_resid_pre") || n.endsWith("attn.hook_z"), AttributionPatching.Options.none());
-        Tensor residEstimate = AttributionPatching.stream(r, layers, ActivationPatching.Stream.RESID_PRE);
-        Tensor headEstimate = AttributionPatching.heads(r, layers, ActivationPatching.HeadPoint.OUTPUT, false);
+    private static Map<String, Object> attributionPatching(AttributionCheck.Result r) {
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("resid_pre", matrix(residEstimate));
-        out.put("head_output", matrix(headEstimate));
-        out.put("resid_pre_correlation", AttributionCheck.pearsonOrNaN(residEstimate, residPatching));
-        out.put("head_output_correlation", AttributionCheck.pearsonOrNaN(headEstimate, headPatching));
+        out.put("resid_pre", matrix(r.residAttribution()));
+        out.put("head_output", matrix(r.headAttribution()));
+        out.put("resid_pre_correlation", r.residPre());
+        out.put("head_output_correlation", r.headOutputs());
         return out;
     }
 

@@ -1,5 +1,7 @@
 package dev.loupe.interp.patching;
 
+import dev.loupe.interp.patching.PathPatching.Receiver;
+import dev.loupe.interp.patching.PathPatching.Sender;
 import dev.loupe.tensor.Autograd;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
@@ -31,13 +33,18 @@ import java.util.List;
  * {@link AttributionPatching.Options} freezing patterns and LayerNorm scales, an attention-only model is affine in
  * every receiver input and the scores are exact.
  *
- * @param senders      sender names, one per row of {@code scores}
- * @param receivers    receiver names, one per column
+ * <p>Senders and receivers are {@link PathPatching.Sender} and {@link PathPatching.Receiver} values, so an edge goes
+ * straight to {@link PathPatching#edge}; {@link #name(PathPatching.Sender)} and {@link #name(PathPatching.Receiver)}
+ * give the short names above.
+ *
+ * @param senders      the senders, one per row of {@code scores}
+ * @param receivers    the receivers ({@link PathPatching.Receiver.HeadInput}, {@link PathPatching.Receiver.MlpInput},
+ *                     {@link PathPatching.Receiver.FinalResidual}), one per column
  * @param scores       [sender, receiver] estimated metric changes
  * @param targetMetric the metric of the target run
  * @param sourceMetric the metric of the source run
  */
-public record EdgeAttribution(List<String> senders, List<String> receivers, Tensor scores, float targetMetric,
+public record EdgeAttribution(List<Sender> senders, List<Receiver> receivers, Tensor scores, float targetMetric,
                               float sourceMetric) {
     public EdgeAttribution {
         senders = List.copyOf(senders);
@@ -48,12 +55,80 @@ public record EdgeAttribution(List<String> senders, List<String> receivers, Tens
         }
     }
 
-    /** The score of the edge {@code sender} → {@code receiver}, e.g. {@code score("L0H3", "L1H2.k")}. */
-    public float score(String sender, String receiver) {
+    /** The score of the edge {@code sender} → {@code receiver}. */
+    public float score(Sender sender, Receiver receiver) {
         int s = senders.indexOf(sender), r = receivers.indexOf(receiver);
-        if (s < 0) throw new IllegalArgumentException("no sender '" + sender + "' (have " + senders + ")");
-        if (r < 0) throw new IllegalArgumentException("no receiver '" + receiver + "' (have " + receivers + ")");
+        if (s < 0) throw new IllegalArgumentException("no sender " + sender + " (have " + senderNames() + ")");
+        if (r < 0) throw new IllegalArgumentException("no receiver " + receiver + " (have " + receiverNames() + ")");
         return scores.get(s, r);
+    }
+
+    /** The score of the edge named {@code sender} → {@code receiver}, e.g. {@code score("L0H3", "L1H2.k")}. */
+    public float score(String sender, String receiver) {
+        int s = senderNames().indexOf(sender), r = receiverNames().indexOf(receiver);
+        if (s < 0) throw new IllegalArgumentException("no sender '" + sender + "' (have " + senderNames() + ")");
+        if (r < 0) throw new IllegalArgumentException("no receiver '" + receiver + "' (have " + receiverNames() + ")");
+        return scores.get(s, r);
+    }
+
+    /** The senders' names ({@link #name(Sender)}), one per row. */
+    public List<String> senderNames() {
+        return senders.stream().map(EdgeAttribution::name).toList();
+    }
+
+    /** The receivers' names ({@link #name(Receiver)}), one per column. */
+    public List<String> receiverNames() {
+        return receivers.stream().map(EdgeAttribution::name).toList();
+    }
+
+    /** {@code embed}, {@code LxHy} or {@code MLPx}. */
+    public static String name(Sender s) {
+        return switch (s) {
+            case Sender.Embed e -> "embed";
+            case Sender.Head h -> "L" + h.layer() + "H" + h.head();
+            case Sender.Mlp m -> "MLP" + m.layer();
+        };
+    }
+
+    /** {@code LxHy.q}, {@code .k}, {@code .v}, {@code MLPx} (its input) or {@code resid_final}. */
+    public static String name(Receiver r) {
+        return switch (r) {
+            case Receiver.HeadInput in -> "L" + in.layer() + "H" + in.head() + "." + in.which();
+            case Receiver.MlpInput in -> "MLP" + in.layer();
+            case Receiver.FinalResidual f -> "resid_final";
+            case Receiver.HeadOutput out -> throw new IllegalArgumentException("edge attribution has no head-output "
+                    + "receivers: " + out);
+        };
+    }
+
+    /**
+     * Whether {@code sender} writes to the residual stream before {@code receiver} reads it: the embeddings feed
+     * every receiver; a head in layer L feeds later layers' head inputs and MLP inputs from layer L on (an MLP reads
+     * its own layer's attention); an MLP in layer L feeds layers after L; both feed the final residual. Edges that
+     * are not upstream score 0.
+     */
+    public static boolean upstream(Sender sender, Receiver receiver) {
+        return stage(sender) < stage(receiver);
+    }
+
+    /** embed 0; layer L's heads 2L + 1, its MLP 2L + 2. */
+    private static int stage(Sender s) {
+        return switch (s) {
+            case Sender.Embed e -> 0;
+            case Sender.Head h -> 2 * h.layer() + 1;
+            case Sender.Mlp m -> 2 * m.layer() + 2;
+        };
+    }
+
+    /** Layer L's head inputs 2L + 1, its MLP input 2L + 2, the final residual after every sender. */
+    private static int stage(Receiver r) {
+        return switch (r) {
+            case Receiver.HeadInput in -> 2 * in.layer() + 1;
+            case Receiver.MlpInput in -> 2 * in.layer() + 2;
+            case Receiver.FinalResidual f -> Integer.MAX_VALUE;
+            case Receiver.HeadOutput out -> throw new IllegalArgumentException("edge attribution has no head-output "
+                    + "receivers: " + out);
+        };
     }
 
     /**
@@ -69,7 +144,8 @@ public record EdgeAttribution(List<String> senders, List<String> receivers, Tens
                     + "batch size and length");
         }
         Gpt2Config c = model.config();
-        List<Node> senders = senders(c), receivers = receivers(c);
+        List<SenderNode> senders = senders(c);
+        List<ReceiverNode> receivers = receivers(c);
         Gpt2Model.Output src;
         try (var off = Autograd.noGrad()) {
             src = model.run(source, Hooks.builder().cache(EdgeAttribution::isSenderPoint).build());
@@ -84,61 +160,63 @@ public record EdgeAttribution(List<String> senders, List<String> receivers, Tens
         // deltas [sender, batch·pos·d_model] and gradients [receiver, batch·pos·d_model]; scores = deltas @ gradsᵀ
         Tensor[] deltas = new Tensor[senders.size()], grads = new Tensor[receivers.size()];
         for (int i = 0; i < deltas.length; i++) {
-            Node s = senders.get(i);
-            deltas[i] = s.slice(sc.get(s.point)).sub(s.slice(tc.get(s.point))).reshape(-1);
+            SenderNode s = senders.get(i);
+            deltas[i] = slice(sc.get(s.point), s.head).sub(slice(tc.get(s.point), s.head)).reshape(-1);
         }
         for (int j = 0; j < grads.length; j++) {
-            Node r = receivers.get(j);
-            grads[j] = tc.hasGrad(r.point) ? r.slice(tc.grad(r.point)).reshape(-1)
+            ReceiverNode r = receivers.get(j);
+            grads[j] = tc.hasGrad(r.point) ? slice(tc.grad(r.point), r.head).reshape(-1)
                     : Tensor.zeros(target.batch() * target.length() * c.dModel());
         }
         float[] upstream = new float[deltas.length * grads.length];
         for (int i = 0; i < deltas.length; i++) {
             for (int j = 0; j < grads.length; j++) {
-                upstream[i * grads.length + j] = senders.get(i).stage < receivers.get(j).stage ? 1 : 0;
+                upstream[i * grads.length + j] = upstream(senders.get(i).sender, receivers.get(j).receiver) ? 1 : 0;
             }
         }
         Tensor scores = Tensor.stack(0, deltas).matmul(Tensor.stack(0, grads).transpose(0, 1))
                 .mul(Tensor.of(upstream, deltas.length, grads.length));
-        return new EdgeAttribution(senders.stream().map(n -> n.name).toList(),
-                receivers.stream().map(n -> n.name).toList(), scores, targetMetric, metric.apply(src.logits()).item());
+        return new EdgeAttribution(senders.stream().map(SenderNode::sender).toList(),
+                receivers.stream().map(ReceiverNode::receiver).toList(), scores, targetMetric,
+                metric.apply(src.logits()).item());
     }
 
-    /**
-     * A sender or receiver: its name, the hook point holding its residual-stream vector, the head slice of that point
-     * (-1 for none), and its stage in residual order (embed 0; layer L's attention 2L + 1, its MLP 2L + 2; the final
-     * residual last). A receiver reads what senders of earlier stages wrote.
-     */
-    private record Node(String name, String point, int head, int stage) {
-        /** [batch, pos, (head,) d_model] → [batch, pos, d_model] */
-        Tensor slice(Tensor t) {
-            return head < 0 ? t : t.select(2, head);
-        }
+    /** A sender, the hook point holding its residual-stream output, and the head slice of that point (-1: none). */
+    private record SenderNode(Sender sender, String point, int head) {
     }
 
-    private static List<Node> senders(Gpt2Config c) {
-        List<Node> out = new ArrayList<>(List.of(new Node("embed", HookNames.EMBED, -1, 0)));
+    /** A receiver, the hook point holding its residual-stream input, and the head slice of that point (-1: none). */
+    private record ReceiverNode(Receiver receiver, String point, int head) {
+    }
+
+    /** [batch, pos, (head,) d_model] → [batch, pos, d_model] */
+    private static Tensor slice(Tensor t, int head) {
+        return head < 0 ? t : t.select(2, head);
+    }
+
+    private static List<SenderNode> senders(Gpt2Config c) {
+        List<SenderNode> out = new ArrayList<>(List.of(new SenderNode(new Sender.Embed(), HookNames.EMBED, -1)));
         for (int l = 0; l < c.nLayers(); l++) {
             for (int h = 0; h < c.nHeads(); h++) {
-                out.add(new Node("L" + l + "H" + h, HookNames.attn(l, "hook_result"), h, 2 * l + 1));
+                out.add(new SenderNode(new Sender.Head(l, h), HookNames.attn(l, "hook_result"), h));
             }
-            if (!c.attnOnly()) out.add(new Node("MLP" + l, HookNames.mlpOut(l), -1, 2 * l + 2));
+            if (!c.attnOnly()) out.add(new SenderNode(new Sender.Mlp(l), HookNames.mlpOut(l), -1));
         }
         return out;
     }
 
-    private static List<Node> receivers(Gpt2Config c) {
-        List<Node> out = new ArrayList<>();
+    private static List<ReceiverNode> receivers(Gpt2Config c) {
+        List<ReceiverNode> out = new ArrayList<>();
         for (int l = 0; l < c.nLayers(); l++) {
             for (int h = 0; h < c.nHeads(); h++) {
-                for (String which : List.of("q", "k", "v")) {
-                    out.add(new Node("L" + l + "H" + h + "." + which, HookNames.block(l, "hook_" + which + "_input"),
-                            h, 2 * l + 1));
+                for (char which : new char[] {'q', 'k', 'v'}) {
+                    Receiver.HeadInput in = new Receiver.HeadInput(l, h, which);
+                    out.add(new ReceiverNode(in, in.point(), h));
                 }
             }
-            if (!c.attnOnly()) out.add(new Node("MLP" + l, HookNames.mlpIn(l), -1, 2 * l + 2));
+            if (!c.attnOnly()) out.add(new ReceiverNode(new Receiver.MlpInput(l), HookNames.mlpIn(l), -1));
         }
-        out.add(new Node("resid_final", HookNames.residPost(c.nLayers() - 1), -1, 2 * c.nLayers() + 1));
+        out.add(new ReceiverNode(new Receiver.FinalResidual(), HookNames.residPost(c.nLayers() - 1), -1));
         return out;
     }
 

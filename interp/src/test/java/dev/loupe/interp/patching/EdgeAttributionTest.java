@@ -82,8 +82,8 @@ class EdgeAttributionTest {
         Gpt2Model m = model(true);
         EdgeAttribution e = EdgeAttribution.run(m, CORRUPT, CLEAN, METRIC, new AttributionPatching.Options(true, true, null));
         List<Node> senders = senders(false), receivers = receivers(false);
-        assertEquals(senders.stream().map(Node::name).toList(), e.senders());
-        assertEquals(receivers.stream().map(Node::name).toList(), e.receivers());
+        assertEquals(senders.stream().map(Node::name).toList(), e.senderNames());
+        assertEquals(receivers.stream().map(Node::name).toList(), e.receiverNames());
         // Every optional point computed, so LayerNorm 1's scale has one shape in every run: [b, p, 3, head, 1].
         ActivationCache clean = m.run(CLEAN, Hooks.builder().cache(n -> true).build()).cache();
         ActivationCache corrupt = m.run(CORRUPT, Hooks.builder().cache(n -> true).build()).cache();
@@ -118,7 +118,7 @@ class EdgeAttributionTest {
         Gpt2Model m = model(false);
         EdgeAttribution e = EdgeAttribution.run(m, CORRUPT, CLEAN, METRIC, AttributionPatching.Options.none());
         List<Node> senders = senders(true), receivers = receivers(true);
-        assertEquals(receivers.stream().map(Node::name).toList(), e.receivers());
+        assertEquals(receivers.stream().map(Node::name).toList(), e.receiverNames());
         ActivationCache clean = m.run(CLEAN, Hooks.cacheAll()).cache(), corrupt = m.run(CORRUPT, Hooks.cacheAll()).cache();
         List<String[]> pairs = new ArrayList<>(List.of(new String[][] {{"embed", "MLP0"}, {"L0H1", "MLP1"},
                 {"L0H0", "L2H1.k"}, {"MLP0", "L1H0.v"}, {"MLP1", "resid_final"}, {"L1H2", "MLP1"}, {"MLP0", "MLP2"},
