@@ -17,19 +17,24 @@ import jcuda.Pointer;
  * JIT-compiled by the driver), launched on one stream. Obtain it from {@link Cuda#backend()}, which registers it, so
  * ops on {@code cuda:0} tensors dispatch here; move tensors with {@link Tensor#to}.
  *
- * <p>Beyond the interface: {@link #softmaxCausal} (attention scores: scale, causal mask and softmax in one pass),
+ * <p>Attention forward and backward are fused FlashAttention-2-style kernels ({@code attention.cu}, FP32, heads up
+ * to 64 wide). Beyond the interface: {@link #softmaxCausal} (attention scores: scale, causal mask and softmax in one pass),
  * {@link #crossEntropy} / {@link #crossEntropyBackward}, and the GEMM precision switch
  * ({@link #matmulPrecision(MatmulPrecision)}; exact FP32 by default). Errors are {@link CudaException}s naming the
  * driver's error and the op. Meant to be driven from one thread at a time.
  */
 public final class CudaBackend implements Backend {
-    private static final int THREADS = 256;
+    static final int THREADS = 256;
     private static final int MAX_GRID = 65535;
     /**
      * Tile edge of the cp.async tensor-core GEMM; products with m or n below it use the 64x64 kernels, which keep
      * more blocks busy on small outputs.
      */
     private static final int LARGE_TILE = 128;
+    /** Largest d_head of the attention kernels (ATT_D in attention.cu); wider heads run the composite default. */
+    static final int ATTENTION_MAX_D = 64;
+    /** Queries (or keys, in the dK/dV kernel) per block of the attention kernels (ATT_BR in attention.cu). */
+    static final int ATTENTION_ROWS = 32;
     /** The 128x128 kernels by precision and operand layouts (spelled out, so PtxManifestTest finds each). */
     private static final java.util.Map<String, String> LARGE_KERNELS = java.util.Map.of(
             "TF32_rr", "loupe_gemm128_tf32_rr", "TF32_rc", "loupe_gemm128_tf32_rc",
@@ -215,6 +220,71 @@ public final class CudaBackend implements Backend {
         int threads = p == MatmulPrecision.FP32 ? 256 : 128; // the kernels' __launch_bounds__
         ctx.launch("matmul (" + p + ")", "gemm", kernel, ceilDiv(g.n(), 64), ceilDiv(g.m(), 64),
                 Math.min(g.batchCount(), MAX_GRID), threads, Pointer.to(g.pack()), ptr(a), ptr(b), ptr(out));
+    }
+
+    /**
+     * FlashAttention-2-style forward (attention.cu): one block per (batch·head, 32 queries), key/value tiles through
+     * shared memory, online softmax; writes {@code out} and {@code lse}. Heads wider than {@link #ATTENTION_MAX_D}
+     * run the interface's composite default.
+     */
+    @Override
+    public void attention(Tensor q, Tensor k, Tensor v, float scale, Tensor mask, Tensor out, Tensor lse) {
+        int b = q.size(0), p = q.size(1), h = q.size(2), d = q.size(3), s = k.size(1);
+        if (d > ATTENTION_MAX_D) {
+            Backend.super.attention(q, k, v, scale, mask, out, lse);
+            return;
+        }
+        if (b * h * p == 0) return;
+        if (s == 0) { // no key: an empty sum, as the composite product gives
+            fill(out, 0f);
+            if (lse != null) fill(lse, Float.NEGATIVE_INFINITY);
+            return;
+        }
+        ctx.launch("attention", "attention", "loupe_attention_forward", b * h, ceilDiv(p, ATTENTION_ROWS), 1, THREADS,
+                attentionParams(q, k, v, mask, new Pointer[] {ptr(q), ptr(k), ptr(v), ptrOrNull(mask), ptr(out),
+                        ptrOrNull(lse), ints(h), ints(p), ints(s), ints(d), floats(scale)}));
+    }
+
+    /**
+     * The matching backward: D = rowsum(gOut ∘ out) first, then dQ per query tile and dK/dV per key tile (each
+     * recomputing the pattern from {@code lse}; no atomics).
+     */
+    @Override
+    public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor gOut, float scale,
+                                  Tensor mask, Tensor gq, Tensor gk, Tensor gv) {
+        int b = q.size(0), p = q.size(1), h = q.size(2), d = q.size(3), s = k.size(1);
+        if (d > ATTENTION_MAX_D) {
+            Backend.super.attentionBackward(q, k, v, out, lse, gOut, scale, mask, gq, gk, gv);
+            return;
+        }
+        int rows = b * p * h;
+        if (b * h == 0) return;
+        Tensor dvec = Tensor.fromStorage(allocate(Math.max(1, rows)), new int[] {rows}, new int[] {1}, 0);
+        if (rows > 0) {
+            ctx.launch("attention backward (D)", "attention", "loupe_attention_rowdot", warpGrid(rows), 1, 1, THREADS,
+                    ptr(out), ptr(gOut), ptr(dvec), Pointer.to(new long[] {rows}), ints(d));
+            ctx.launch("attention backward (dQ)", "attention", "loupe_attention_backward_dq", b * h,
+                    ceilDiv(p, ATTENTION_ROWS), 1, THREADS, attentionParams(q, k, v, mask, new Pointer[] {ptr(q),
+                            ptr(k), ptr(v), ptrOrNull(mask), ptr(lse), ptr(dvec), ptr(gOut), ptr(gq), ints(h), ints(p),
+                            ints(s), ints(d), floats(scale)}));
+        }
+        if (s > 0) {
+            ctx.launch("attention backward (dK, dV)", "attention", "loupe_attention_backward_dkdv", b * h,
+                    ceilDiv(s, ATTENTION_ROWS), 1, THREADS, attentionParams(q, k, v, mask, new Pointer[] {ptr(q),
+                            ptr(k), ptr(v), ptrOrNull(mask), p > 0 ? ptr(lse) : ptrOrNull(null),
+                            p > 0 ? ptr(dvec) : ptrOrNull(null), p > 0 ? ptr(gOut) : ptrOrNull(null), ptr(gk), ptr(gv),
+                            ints(h), ints(p), ints(s), ints(d), floats(scale)}));
+        }
+    }
+
+    /** {@code head}, then the batch/position/head strides of q, k, v and the mask's batch/query/key strides. */
+    private static Pointer[] attentionParams(Tensor q, Tensor k, Tensor v, Tensor mask, Pointer[] head) {
+        int[] qs = q.strides(), ks = k.strides(), vs = v.strides();
+        int[] ms = mask == null ? new int[4] : mask.strides();
+        int[] strides = {qs[0], qs[1], qs[2], ks[0], ks[1], ks[2], vs[0], vs[1], vs[2], ms[0], ms[2], ms[3]};
+        Pointer[] all = Arrays.copyOf(head, head.length + strides.length);
+        for (int i = 0; i < strides.length; i++) all[head.length + i] = ints(strides[i]);
+        return all;
     }
 
     @Override

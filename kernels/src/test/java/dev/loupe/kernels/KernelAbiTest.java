@@ -47,6 +47,14 @@ class KernelAbiTest {
     }
 
     @Test
+    void attentionTileConstantsMatchTheBackend() throws IOException {
+        String att = source("attention.cu");
+        assertEquals(define(att, "ATT_D"), CudaBackend.ATTENTION_MAX_D);
+        assertEquals(define(att, "ATT_WARPS") * define(att, "ATT_RPW"), CudaBackend.ATTENTION_ROWS);
+        assertEquals(define(att, "ATT_WARPS") * 32, CudaBackend.THREADS); // __launch_bounds__ of every kernel
+    }
+
+    @Test
     void packedStructsHaveTheSizesTheKernelsDeclare() throws IOException {
         String common = source("common.cuh"), gemm = source("gemm.cu");
         int dims = define(common, "LOUPE_MAX_DIMS"), ops = define(common, "LOUPE_MAX_OPERANDS");

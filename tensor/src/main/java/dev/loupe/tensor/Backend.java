@@ -74,14 +74,40 @@ public interface Backend {
     }
 
     /**
-     * Scaled dot-product attention into contiguous {@code out} [b, p, h, d]: {@code q} [b, p, h, d], {@code k} and
-     * {@code v} [b, s, h, d], each with unit stride along d; {@code mask} null or [b, 1, p, s] (strides 0 allowed).
-     * See {@link Tensor#attention}. The default runs the composite ops (scores, softmax, product) on this backend,
-     * for backends without a fused kernel.
+     * Scaled dot-product attention into contiguous {@code out} [b, p, h, d], and, when {@code lse} is not null, each
+     * query row's log-sum-exp of its masked scores into contiguous {@code lse} [b, h, p] (what
+     * {@link #attentionBackward} recomputes the pattern from). {@code q} [b, p, h, d], {@code k} and {@code v}
+     * [b, s, h, d], each with unit stride along d; {@code mask} null or [b, 1, p, s] (strides 0 allowed), an additive
+     * constant. See {@link Tensor#attention}. The default runs the composite ops (scores, softmax, product) on this
+     * backend, for backends without a fused kernel.
      */
-    default void attention(Tensor q, Tensor k, Tensor v, float scale, Tensor mask, Tensor out) {
+    default void attention(Tensor q, Tensor k, Tensor v, float scale, Tensor mask, Tensor out, Tensor lse) {
         try (var scope = Autograd.noGrad()) {
-            out.copyFrom(Attention.composite(q, k, v, scale, mask));
+            Tensor scores = Attention.scores(q, k, scale, mask); // [b, h, p, s]
+            out.copyFrom(Attention.weigh(scores.softmax(-1), v));
+            if (lse != null) lse.copyFrom(scores.logsumexp(-1, false));
+        }
+    }
+
+    /**
+     * Gradients of {@link #attention} for the output gradient {@code gOut} [b, p, h, d] (contiguous): writes
+     * {@code gq} [b, p, h, d] and {@code gk}, {@code gv} [b, s, h, d] (contiguous, overwritten). {@code q}, {@code k},
+     * {@code v}, {@code scale}, {@code mask} are the forward's operands; {@code out} [b, p, h, d] and {@code lse}
+     * [b, h, p] its results (contiguous). The mask gets no gradient. The default recomputes the [b, h, p, s] pattern
+     * with the composite ops and applies the softmax backward primitive, for backends without a fused kernel.
+     */
+    default void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor gOut, float scale,
+                                   Tensor mask, Tensor gq, Tensor gk, Tensor gv) {
+        try (var scope = Autograd.noGrad()) {
+            Tensor pattern = Attention.scores(q, k, scale, mask).softmax(-1); // [b, h, p, s], contiguous
+            Tensor g = gOut.permute(0, 2, 1, 3); // [b, h, p, d]
+            gv.copyFrom(pattern.transpose(2, 3).matmul(g).permute(0, 2, 1, 3));
+            Tensor gPattern = g.matmul(v.permute(0, 2, 3, 1)).contiguous(); // [b, h, p, s]
+            Tensor gScores = OpSupport.alloc(this, pattern.shape());
+            softmaxBackward(pattern, gPattern, false, gScores);
+            if (scale != 1f) gScores = gScores.mul(scale);
+            gq.copyFrom(gScores.matmul(k.permute(0, 2, 1, 3)).permute(0, 2, 1, 3));
+            gk.copyFrom(gScores.transpose(2, 3).matmul(q.permute(0, 2, 1, 3)).permute(0, 2, 1, 3));
         }
     }
 

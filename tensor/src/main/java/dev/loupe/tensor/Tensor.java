@@ -684,7 +684,10 @@ public final class Tensor {
      * Scaled dot-product attention, {@code softmax(q·kᵀ·scale + mask)·v} per batch entry and head, without
      * materializing the scores or the pattern (use the composite ops when those are wanted): the same numbers as
      * {@code q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)).mul(scale).add(mask).softmax(-1)} times v,
-     * permuted back. Differentiable (through those composite ops when a gradient is needed).
+     * permuted back. Differentiable with respect to q, k and v by a fused backward that recomputes the pattern
+     * (FlashAttention's scheme): a recorded call keeps q, k, v, the output and a [batch, head, pos] log-sum-exp, never
+     * the [batch, head, pos, key_pos] pattern. The mask is an additive constant: it gets no gradient, and a mask that
+     * requires one is refused. A fully masked query row (all -inf) gives nan, as the composite softmax does.
      *
      * @param q     [batch, pos, head, d_head]
      * @param k     [batch, key_pos, head, d_head]
@@ -692,7 +695,7 @@ public final class Tensor {
      * @param scale multiplies the scores
      * @param mask  additive, broadcastable to [batch, 1, pos, key_pos] (0 or -inf), or null
      * @return [batch, pos, head, d_head], contiguous
-     * @throws IllegalArgumentException when the shapes do not agree
+     * @throws IllegalArgumentException when the shapes do not agree, or the mask requires a gradient
      */
     public static Tensor attention(Tensor q, Tensor k, Tensor v, float scale, Tensor mask) {
         return Attention.apply(q, k, v, scale, mask);

@@ -1,6 +1,7 @@
 package dev.loupe.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,7 +10,7 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link Tensor#attention} against the composite ops it fuses (bit for bit: the kernel runs the same arithmetic) and,
  * independently, against a double-precision loop written from the definition; its gradient against finite
- * differences.
+ * differences and against the gradient of the composite ops.
  */
 class AttentionTest {
     private final Rng rng = new Rng(21);
@@ -82,10 +83,96 @@ class AttentionTest {
     }
 
     @Test
-    void gradientFlowsThroughTheCompositeOps() {
+    void gradientMatchesFiniteDifferences() {
         Tensor mask = Tensor.of(new float[] {0, 0, Float.NEGATIVE_INFINITY, 0}, 1, 1, 1, 4);
         GradCheck.check(x -> Tensor.attention(x[0], x[1], x[2], 0.7f, mask), Tensor.randn(rng, 1, 3, 2, 2),
                 Tensor.randn(rng, 1, 4, 2, 2), Tensor.randn(rng, 1, 4, 2, 2));
+    }
+
+    /**
+     * The fused backward against the gradient of the composite ops (scores, softmax, product, each with its own
+     * recorded backward): causal and padding masks, a KV cache's s != p with strided views, several row blocks.
+     */
+    @Test
+    void gradientMatchesTheCompositeOps() {
+        int b = 2, p = 5, s = 9, h = 3, d = 4;
+        // Causal over a cache of s - p earlier keys, with the first two keys of batch 1 padded away (left padding).
+        float[] m = new float[b * p * s];
+        for (int bi = 0; bi < b; bi++) {
+            for (int i = 0; i < p; i++) {
+                for (int j = 0; j < s; j++) {
+                    boolean ok = j <= s - p + i && !(bi == 1 && j < 2);
+                    m[(bi * p + i) * s + j] = ok ? 0f : Float.NEGATIVE_INFINITY;
+                }
+            }
+        }
+        Tensor qkv = Tensor.randn(rng, b, s, 3, h, d);
+        gradCheckAgainstComposite(qkv.narrow(1, s - p, p).select(2, 0), qkv.select(2, 1), qkv.select(2, 2), 0.5f,
+                Tensor.of(m, b, 1, p, s), 1e-5);
+        gradCheckAgainstComposite(Tensor.randn(rng, b, p, h, d), Tensor.randn(rng, b, s, h, d),
+                Tensor.randn(rng, b, s, h, d), 1f, null, 1e-5);
+        // 300 queries × 400 keys exceed one scratch tile: the kernel runs several row blocks and accumulates gk, gv.
+        int bp = 300, bs = 400;
+        float[] causal = new float[bp * bs];
+        for (int i = 0; i < bp; i++) for (int j = bs - bp + i + 1; j < bs; j++) causal[i * bs + j] = Float.NEGATIVE_INFINITY;
+        gradCheckAgainstComposite(Tensor.randn(rng, 1, bp, 2, 8), Tensor.randn(rng, 1, bs, 2, 8),
+                Tensor.randn(rng, 1, bs, 2, 8), 0.35f, Tensor.of(causal, 1, 1, bp, bs), 1e-5);
+    }
+
+    /** A fully masked query row gives nan in the output and in the gradients it reaches, as the composite does. */
+    @Test
+    void aFullyMaskedRowGivesNanLikeTheComposite() {
+        int p = 3, s = 4;
+        float[] m = new float[p * s];
+        for (int j = 0; j < s; j++) m[s + j] = Float.NEGATIVE_INFINITY; // query 1 sees no key
+        Tensor mask = Tensor.of(m, 1, 1, p, s);
+        Tensor q = Tensor.randn(rng, 1, p, 2, 3), k = Tensor.randn(rng, 1, s, 2, 3), v = Tensor.randn(rng, 1, s, 2, 3);
+        float[] out = Tensor.attention(q, k, v, 1f, mask).toFloatArray();
+        for (int i = 0; i < out.length; i++) assertEquals(i / 6 == 1, Float.isNaN(out[i]), "output at " + i);
+        gradCheckAgainstComposite(q, k, v, 1f, mask, 1e-5);
+    }
+
+    @Test
+    void aMaskThatRequiresAGradientIsRefused() {
+        Tensor q = Tensor.randn(rng, 1, 2, 1, 2).setRequiresGrad(true);
+        Tensor mask = Tensor.zeros(1, 1, 2, 2).setRequiresGrad(true);
+        var e = assertThrows(IllegalArgumentException.class, () -> Tensor.attention(q, q, q, 1f, mask));
+        assertTrue(e.getMessage().contains("additive constant"), e.getMessage());
+        try (var off = Autograd.noGrad()) {
+            assertEquals(4, Tensor.attention(q, q, q, 1f, mask).numel()); // nothing is recorded: nothing to refuse
+        }
+    }
+
+    /**
+     * Gradients of Σ r ∘ attention(q, k, v) for a random r, fused against composite, within {@code tol} of each
+     * tensor's largest composite gradient; nan exactly where the composite has nan.
+     */
+    private void gradCheckAgainstComposite(Tensor q, Tensor k, Tensor v, float scale, Tensor mask, double tol) {
+        Tensor probe = Tensor.randn(rng, q.shape());
+        Tensor[] fused = grads(x -> Tensor.attention(x[0], x[1], x[2], scale, mask), probe, q, k, v);
+        Tensor[] reference = grads(x -> composite(x[0], x[1], x[2], scale, mask), probe, q, k, v);
+        String[] names = {"q", "k", "v"};
+        for (int t = 0; t < 3; t++) {
+            float[] e = reference[t].toFloatArray(), a = fused[t].toFloatArray();
+            double max = 0;
+            for (float x : e) if (!Float.isNaN(x)) max = Math.max(max, Math.abs(x));
+            for (int i = 0; i < e.length; i++) {
+                if (Float.isNaN(e[i])) {
+                    assertTrue(Float.isNaN(a[i]), names[t] + " gradient at " + i + " should be nan but is " + a[i]);
+                } else {
+                    assertEquals(e[i], a[i], tol * Math.max(1, max), names[t] + " gradient at " + i);
+                }
+            }
+        }
+    }
+
+    private static Tensor[] grads(java.util.function.Function<Tensor[], Tensor> f, Tensor probe, Tensor... inputs) {
+        Tensor[] leaves = new Tensor[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            leaves[i] = inputs[i].detach().setRequiresGrad(true); // a view keeps its strides: the kernel sees them
+        }
+        var g = Autograd.grad(f.apply(leaves).mul(probe).sum(), null, java.util.List.of(leaves), false);
+        return g.toArray(new Tensor[0]);
     }
 
     @Test

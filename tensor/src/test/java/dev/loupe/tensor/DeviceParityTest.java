@@ -142,6 +142,24 @@ class DeviceParityTest {
         assertClose(linear.gelu(), geluFake.to(Device.CPU), "linear with GELU");
     }
 
+    /** Attention's gradient on a backend without the kernel: the composite default of Backend.attentionBackward. */
+    @Test
+    void attentionGradientFallsBackToTheBackendDefault() {
+        Tensor q = randn(40, 2, 4, 3, 8), k = randn(41, 2, 6, 3, 8), v = randn(42, 2, 6, 3, 8);
+        Tensor mask = Tensor.zeros(2, 1, 4, 6).maskedFill(randn(43, 2, 1, 4, 6).gt(0.8f), Float.NEGATIVE_INFINITY);
+        Tensor probe = randn(44, 2, 4, 3, 8);
+        Tensor[] cpu = {q.detach().setRequiresGrad(true), k.detach().setRequiresGrad(true),
+                v.detach().setRequiresGrad(true)};
+        Tensor.attention(cpu[0], cpu[1], cpu[2], 0.35f, mask).mul(probe).sum().backward();
+        Tensor[] fake = {q.to(FAKE).setRequiresGrad(true), k.to(FAKE).setRequiresGrad(true),
+                v.to(FAKE).setRequiresGrad(true)};
+        Tensor.attention(fake[0], fake[1], fake[2], 0.35f, mask.to(FAKE)).mul(probe.to(FAKE)).sum().backward();
+        for (int i = 0; i < 3; i++) {
+            assertEquals(FAKE, fake[i].grad().device());
+            assertClose(cpu[i].grad(), fake[i].grad().to(Device.CPU), "gradient " + i);
+        }
+    }
+
     private static void assertClose(Tensor expected, Tensor actual, String what) {
         assertArrayEquals(expected.shape(), actual.shape(), what + ": shape");
         float[] e = expected.toFloatArray(), a = actual.toFloatArray();

@@ -33,9 +33,13 @@ public final class HookedAttention {
         int b = q.size(0), p = q.size(1);
         String scoresName = HookNames.attn(layer, "hook_attn_scores");
         String patternName = HookNames.attn(layer, "hook_pattern");
-        if (queryValid == null && !run.materializes(scoresName) && !run.materializes(patternName)) {
-            // Nobody looks at the scores or the pattern: one fused op, the same numbers without either tensor.
-            Tensor z = run.point(HookNames.attn(layer, "hook_z"), Tensor.attention(q, k, v, scale, mask));
+        if (!run.materializes(scoresName) && !run.materializes(patternName)) {
+            // Nobody looks at the scores or the pattern: one fused op (differentiable, so also when training or taking
+            // gradients at other points), the same forward numbers without either tensor. Zeroing a padding query's
+            // pattern row zeroes its row of z: (pattern ∘ valid)·v = valid ∘ (pattern·v).
+            Tensor z = Tensor.attention(q, k, v, scale, mask);
+            if (queryValid != null) z = z.mul(queryValid.permute(0, 2, 1, 3)); // [b, p, 1, 1]
+            z = run.point(HookNames.attn(layer, "hook_z"), z);
             return output(run, layer, z, b, p, wOHeads, wO, bO);
         }
         Tensor scores = q.permute(0, 2, 1, 3).matmul(k.permute(0, 2, 3, 1)); // [b, h, p, k]

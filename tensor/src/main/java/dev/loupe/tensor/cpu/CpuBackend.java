@@ -97,8 +97,14 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void attention(Tensor q, Tensor k, Tensor v, float scale, Tensor mask, Tensor out) {
-        AttentionKernel.attention(heap(q), heap(k), heap(v), scale, heap(mask), out);
+    public void attention(Tensor q, Tensor k, Tensor v, float scale, Tensor mask, Tensor out, Tensor lse) {
+        AttentionKernel.attention(heap(q), heap(k), heap(v), scale, heap(mask), out, lse);
+    }
+
+    @Override
+    public void attentionBackward(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor gOut, float scale,
+                                  Tensor mask, Tensor gq, Tensor gk, Tensor gv) {
+        AttentionKernel.attentionBackward(heap(q), heap(k), heap(v), out, lse, gOut, scale, heap(mask), gq, gk, gv);
     }
 
     @Override

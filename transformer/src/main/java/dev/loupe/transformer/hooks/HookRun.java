@@ -116,12 +116,14 @@ public final class HookRun {
     }
 
     /**
-     * True when the point {@code name} must exist as a tensor of its own: a hook selects it, it is cached, or the call
-     * records a graph (for backward hooks or gradient caching). When false a model may fold the point into a fused op
-     * (attention without its scores and pattern, a linear map with its activation) and skip it.
+     * True when the point {@code name} must exist as a tensor of its own: a forward or backward hook selects it, or it
+     * is cached (its activation, or its gradient too). When false a model may fold the point into a fused op
+     * (attention without its scores and pattern, a linear map with its activation) and skip it. Recording a graph
+     * alone does not materialize a point: the fused ops are differentiable, so a backward hook or gradient cache on
+     * {@code hook_z} gets its gradient without the pattern, while one on {@code hook_pattern} makes the pattern real.
      */
     public boolean materializes(String name) {
-        return hooked(name) || caches(name) || needsGradients();
+        return hooked(name) || caches(name);
     }
 
     /** True when {@code name} is cached in this call. */

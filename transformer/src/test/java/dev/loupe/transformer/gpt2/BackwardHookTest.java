@@ -2,6 +2,7 @@ package dev.loupe.transformer.gpt2;
 
 import static dev.loupe.transformer.gpt2.TestModels.assertCloseRel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -66,6 +67,37 @@ class BackwardHookTest {
         Tensor logits2 = withGrad.run(batch, Hooks.builder().forward(point, (a, n) -> live[0] = a).build()).logits();
         Tensor expected = Autograd.grad(loss(logits2), null, List.of(live[0]), false).getFirst();
         assertCloseRel(expected, seen[0], 1e-5, "gradient at " + point);
+    }
+
+    /**
+     * Gradients cached at hook_z and the residual stream only: attention runs as the fused differentiable op (no
+     * scores or pattern), and gives the gradients of a run in which a backward hook on every hook_pattern makes the
+     * composite scores and pattern real steps; on a left-padded batch too (padding queries' rows of z zeroed).
+     */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void gradientsAtHookZRunFusedAndMatchAMaterializedPattern(boolean padded) {
+        Gpt2Model model = TestModels.gpt2(45);
+        TokenBatch in = padded ? TokenBatch.leftPadded(List.of(tokens, java.util.Arrays.copyOf(tokens, 3)), 0) : batch;
+        Hooks fused = Hooks.builder().cache(".*(hook_z|hook_resid_pre)").cacheGradients().build();
+        Hooks materialized = Hooks.builder().cache(".*(hook_z|hook_resid_pre)").cacheGradients()
+                .backward(n -> n.endsWith("hook_pattern"), (g, n) -> null).build();
+        String pattern = HookNames.act("pattern", 1);
+        assertFalse(fused.open(model.hookPoints()).materializes(pattern), "a gradient at hook_z alone");
+        assertTrue(materialized.open(model.hookPoints()).materializes(pattern), "a backward hook on the pattern");
+        ActivationCache a = backwardThrough(model, in, fused), b = backwardThrough(model, in, materialized);
+        for (String name : List.of(HookNames.act("z", 1), HookNames.act("z", 0), HookNames.residPre(0))) {
+            assertCloseRel(b.get(name), a.get(name), 1e-6, "activation " + name);
+            assertCloseRel(b.grad(name), a.grad(name), 1e-5, "gradient at " + name);
+        }
+    }
+
+    private ActivationCache backwardThrough(Gpt2Model model, TokenBatch in, Hooks hooks) {
+        var out = model.run(in, hooks);
+        int rows = out.logits().size(0);
+        Tensor w = Tensor.of(toFloat(r), 1, P, TestModels.VOCAB).expand(rows, P, TestModels.VOCAB);
+        out.logits().logSoftmax(-1).mul(w).sum().backward();
+        return out.cache();
     }
 
     @Test
