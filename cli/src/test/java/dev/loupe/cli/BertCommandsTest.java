@@ -78,7 +78,8 @@ class BertCommandsTest {
         assertEquals(dir.toString(), out.get("model"));
         List<Encoding> enc = new ArrayList<>();
         for (String t : texts) enc.add(tok.encode(t));
-        checkEmbeddings(model.embed(BertInput.of(enc)), out);
+        Tensor want = model.embed(BertInput.of(enc));
+        checkEmbeddings(want, out);
 
         Path file = tmp.resolve("emb.json");
         String[] toFile = Arrays.copyOf(args, args.length + 2);
@@ -87,7 +88,10 @@ class BertCommandsTest {
         Map<?, ?> summary = (Map<?, ?>) Json.parse(CliRun.of(toFile).ok());
         assertEquals(3, ((Number) summary.get("count")).intValue());
         assertEquals(16, ((Number) summary.get("dim")).intValue());
-        assertEquals(out, Json.parse(Files.readString(file)));
+        // Held to the model, not to the first run bit for bit: JIT-compiled and interpreted SIMD code round apart.
+        Map<?, ?> written = (Map<?, ?>) Json.parse(Files.readString(file));
+        assertEquals(dir.toString(), written.get("model"));
+        checkEmbeddings(want, written);
     }
 
     /** Embeddings equal {@code want} [n, d]; cosine[i][j] = e_i·e_j / (|e_i| |e_j|) summed in double. */
