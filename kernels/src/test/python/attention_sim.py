@@ -9,7 +9,9 @@ be written exactly once. Shared arrays record, per phase, which thread wrote and
 one thread and touched by another within the same phase (a race) or read before any write is an error. The results
 are compared with a float64 reference of softmax(q·kᵀ·scale + mask)·v and its gradients.
 
-    python3 kernels/src/test/python/attention_sim.py      (numpy only; about a minute)
+It is a transliteration by hand: a change to attention.cu needs the same change here before the check means anything.
+
+    python3 kernels/src/test/python/attention_sim.py      (numpy only; about ten seconds)
 """
 import sys
 
