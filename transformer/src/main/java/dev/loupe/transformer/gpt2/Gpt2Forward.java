@@ -144,9 +144,17 @@ final class Gpt2Forward {
         String mlpIn = HookNames.mlpIn(l);
         Tensor in = run.wants(mlpIn) ? run.point(mlpIn, mid) : mid;
         Tensor x = norm(HookNames.block(l, "ln2"), in, bw.ln2W(), bw.ln2B());
-        Tensor pre = run.point(HookNames.mlp(l, "hook_pre"), x.matmul(bw.wIn()).add(bw.bIn()));
-        Tensor post = run.point(HookNames.mlp(l, "hook_post"), c.activation().apply(pre));
-        Tensor mlpOut = run.point(HookNames.mlpOut(l), post.matmul(bw.wOut()).add(bw.bOut()));
+        String preName = HookNames.mlp(l, "hook_pre");
+        Tensor post;
+        if (run.materializes(preName)) {
+            Tensor pre = run.point(preName, x.linear(bw.wIn(), bw.bIn()));
+            post = c.activation().apply(pre);
+        } else {
+            // Nobody sees hook_pre: the activation runs inside the product (the same values, one pass fewer).
+            post = c.activation().linear(x, bw.wIn(), bw.bIn());
+        }
+        post = run.point(HookNames.mlp(l, "hook_post"), post);
+        Tensor mlpOut = run.point(HookNames.mlpOut(l), post.linear(bw.wOut(), bw.bOut()));
         return run.point(HookNames.residPost(l), mid.add(mlpOut));
     }
 
@@ -166,9 +174,8 @@ final class Gpt2Forward {
             v = Tensor.einsum("bphm,hmd->bphd", x.select(2, 2), w.wV(l)).add(w.bQkv(l, 2));
         } else {
             Tensor x = norm(HookNames.block(l, "ln1"), resid, bw.ln1W(), bw.ln1B());
-            Tensor qkv = x.matmul(bw.wQkv());
-            if (bw.bQkv() != null) qkv = qkv.add(bw.bQkv());
-            qkv = qkv.view(b, p, 3, h, d);
+            // One product for all three (bias, where there is one, folded in): [b, p, 3·m] as [b, p, (q|k|v), h, d].
+            Tensor qkv = x.linear(bw.wQkv(), bw.bQkv()).view(b, p, 3, h, d);
             q = qkv.select(2, 0);
             k = qkv.select(2, 1);
             v = qkv.select(2, 2);
@@ -193,8 +200,8 @@ final class Gpt2Forward {
 
     /** x [..., m] (after ln_final) → logits [..., d_vocab]. */
     static Tensor unembed(Gpt2Weights w, Tensor x) {
-        Tensor logits = x.matmul(w.wU()); // a tied wU() is a fresh view of wte, so its gradient reaches wte
-        return w.bU() == null ? logits : logits.add(w.bU());
+        // A tied wU() is a fresh view of wte, so its gradient reaches wte; a bias is folded into the product.
+        return w.bU() == null ? x.matmul(w.wU()) : x.linear(w.wU(), w.bU());
     }
 
     /** The first {@code b} rows of a per-row tensor (rows still to join a resumed pass come last); as is if shared. */
