@@ -24,7 +24,7 @@ final class Gpt2Forward {
     private final HookRun run;
     private final KvCache cache;
     private final int b, p, past;
-    private final Tensor[] newKeys, newValues;
+    private final KvCache.Staged[] staged; // per layer, the keys and values to commit to the cache
     private final List<Gpt2Model.Entry> entries; // null for a pass from the tokens
     private final Gpt2Model.Readout readout;
 
@@ -42,8 +42,7 @@ final class Gpt2Forward {
         this.b = batch.batch();
         this.p = batch.length();
         this.past = cache == null ? 0 : cache.length();
-        this.newKeys = new Tensor[c.nLayers()];
-        this.newValues = new Tensor[c.nLayers()];
+        this.staged = new KvCache.Staged[c.nLayers()];
         this.entries = entries;
         this.readout = readout;
         validate();
@@ -119,7 +118,7 @@ final class Gpt2Forward {
             for (int r = 0; r < b; r++) {
                 counts[r] = positions[r][p - 1] + batch.mask(r, p - 1);
             }
-            cache.commit(newKeys, newValues, masks.keyMask, counts);
+            cache.commit(staged, masks.keyMask, counts);
         }
         return logits;
     }
@@ -183,13 +182,14 @@ final class Gpt2Forward {
         q = run.point(HookNames.attn(l, "hook_q"), q);
         k = run.point(HookNames.attn(l, "hook_k"), k);
         v = run.point(HookNames.attn(l, "hook_v"), v);
-        if (cache != null) {
-            if (past > 0) {
-                k = Tensor.cat(1, rows(cache.keys(l), b), k);
-                v = Tensor.cat(1, rows(cache.values(l), b), v);
-            }
-            newKeys[l] = k.detach();
-            newValues[l] = v.detach();
+        if (cache != null && entries == null) {
+            staged[l] = cache.stage(l, k, v, c.nCtx());
+            k = staged[l].keys();
+            v = staged[l].values();
+        } else if (cache != null && past > 0) {
+            // A resumed pass reads the cache and commits nothing to it: the earlier positions, then the new.
+            k = Tensor.cat(1, rows(cache.keys(l), b), k);
+            v = Tensor.cat(1, rows(cache.values(l), b), v);
         }
         boolean local = c.attention().get(l) == Gpt2Config.AttentionKind.LOCAL;
         float scale = c.scaleAttn() ? (float) (1.0 / Math.sqrt(d)) : 1f;
