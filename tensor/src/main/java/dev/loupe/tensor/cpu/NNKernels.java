@@ -3,7 +3,6 @@ package dev.loupe.tensor.cpu;
 import dev.loupe.tensor.Parallel;
 import dev.loupe.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -158,7 +157,8 @@ final class NNKernels {
     }
 
     /**
-     * y, gy, gx: contiguous [rows, d]. Softmax: gx = y * (gy - Σ gy * y). Log-softmax: gx = gy - exp(y) * Σ gy.
+     * y, gy, gx: contiguous [rows, d], gx overlapping neither (it is scratch while a row is computed). Softmax:
+     * gx = y * (gy - Σ gy * y). Log-softmax: gx = gy - exp(y) * Σ gy.
      */
     static void softmaxBackward(Tensor yT, Tensor gyT, boolean log, Tensor gxT) {
         float[] y = Rows.array(yT), gy = Rows.array(gyT), gx = Rows.array(gxT);
@@ -171,11 +171,15 @@ final class NNKernels {
                 int i = 0;
                 if (log) {
                     float s = rowSum(gy, gr, d);
-                    for (; i < d; i += L) { // masked throughout: one exp call site, so the tail rounds as the body does
-                        VectorMask<Float> m = F.indexInRange(i, d);
-                        FloatVector e = VectorMath.exp(FloatVector.fromArray(F, y, yr + i, m));
-                        e.mul(-s).add(FloatVector.fromArray(F, gy, gr + i, m)).intoArray(gx, xr + i, m);
+                    // exp(y) into gx (scratch, as the forward uses y) through the row kernel, whose exp is written
+                    // out in its loop: a loop calling VectorMath.exp boxes its vectors once C2 declines to inline it
+                    // (see expShiftedRow). Masked throughout there, so the tail rounds as the body does.
+                    VectorMath.expShiftedRow(y, yr, 0f, gx, xr, d);
+                    for (; i < F.loopBound(d); i += L) {
+                        FloatVector e = FloatVector.fromArray(F, gx, xr + i);
+                        e.mul(-s).add(FloatVector.fromArray(F, gy, gr + i)).intoArray(gx, xr + i);
                     }
+                    for (; i < d; i++) gx[xr + i] = gx[xr + i] * -s + gy[gr + i];
                 } else {
                     float dot = rowDot(gy, gr, y, yr, d);
                     for (; i < F.loopBound(d); i += L) {

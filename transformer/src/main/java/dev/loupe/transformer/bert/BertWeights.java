@@ -1,8 +1,11 @@
 package dev.loupe.transformer.bert;
 
+import static dev.loupe.transformer.ModelWeights.move;
+
 import dev.loupe.tensor.Device;
 import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
+import dev.loupe.transformer.ModelWeights;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -183,11 +186,6 @@ public record BertWeights(int nHeads, Tensor wordEmb, Tensor posEmb, Tensor type
                 move(embLnB, device), moved, p, h);
     }
 
-    /** A parameter on {@code device}: a new leaf (not a recorded copy), flagged like the original; null stays null. */
-    private static Tensor move(Tensor t, Device device) {
-        return t == null ? null : t.detach().to(device).setRequiresGrad(t.requiresGrad());
-    }
-
     /** True when the MLM decoder is the word embedding's transpose (shares its storage). */
     public boolean tied() {
         return mlm != null && mlm.wU().storage() == wordEmb.storage() && mlm.wU().strides()[0] == 1;
@@ -221,27 +219,17 @@ public record BertWeights(int nHeads, Tensor wordEmb, Tensor posEmb, Tensor type
 
     /** b_Q, b_K or b_V ({@code which} 0, 1, 2) of layer {@code l}: [head, d_head] (a view). */
     public Tensor bQkv(int l, int which) {
-        Block b = blocks.get(l);
-        Tensor bias = switch (which) {
-            case 0 -> b.bQ();
-            case 1 -> b.bK();
-            case 2 -> b.bV();
-            default -> throw new IllegalArgumentException("which must be 0 (q), 1 (k) or 2 (v), got " + which);
-        };
-        return bias.view(nHeads, bias.size(0) / nHeads);
+        return ModelWeights.qkvBiasPerHead(blocks.get(l).bQkv(), nHeads, which);
     }
 
     /** W_O of layer {@code l}: [head, d_head, d_model] (a view). */
     public Tensor wO(int l) {
-        Tensor w = blocks.get(l).wO();
-        return w.view(nHeads, w.size(0) / nHeads, w.size(1));
+        return ModelWeights.outPerHead(blocks.get(l).wO(), nHeads);
     }
 
-    /** Q, K or V's columns of W_QKV as [head, d_model, d_head]: a view (a copy only if W_QKV is not contiguous). */
+    /** Q, K or V's columns of W_QKV as [head, d_model, d_head] (a view). */
     private Tensor perHeadIn(int l, int which) {
-        Tensor w = blocks.get(l).wQkv();
-        int d = w.size(0);
-        return w.reshape(d, 3, nHeads, d / nHeads).select(1, which).permute(1, 0, 2);
+        return ModelWeights.qkvPerHead(blocks.get(l).wQkv(), nHeads, which);
     }
 
     // ---------------------------------------------------------------- parameters by name

@@ -24,7 +24,7 @@ final class Gpt2Forward {
     private final HookRun run;
     private final KvCache cache;
     private final int b, p, past;
-    private final Tensor[] newKeys, newValues;
+    private final KvCache.Staged[] staged; // per layer, the keys and values to commit to the cache
     private final List<Gpt2Model.Entry> entries; // null for a pass from the tokens
     private final Gpt2Model.Readout readout;
 
@@ -42,8 +42,7 @@ final class Gpt2Forward {
         this.b = batch.batch();
         this.p = batch.length();
         this.past = cache == null ? 0 : cache.length();
-        this.newKeys = new Tensor[c.nLayers()];
-        this.newValues = new Tensor[c.nLayers()];
+        this.staged = new KvCache.Staged[c.nLayers()];
         this.entries = entries;
         this.readout = readout;
         validate();
@@ -119,7 +118,7 @@ final class Gpt2Forward {
             for (int r = 0; r < b; r++) {
                 counts[r] = positions[r][p - 1] + batch.mask(r, p - 1);
             }
-            cache.commit(newKeys, newValues, masks.keyMask, counts);
+            cache.commit(staged, masks.keyMask, counts);
         }
         return logits;
     }
@@ -144,9 +143,17 @@ final class Gpt2Forward {
         String mlpIn = HookNames.mlpIn(l);
         Tensor in = run.wants(mlpIn) ? run.point(mlpIn, mid) : mid;
         Tensor x = norm(HookNames.block(l, "ln2"), in, bw.ln2W(), bw.ln2B());
-        Tensor pre = run.point(HookNames.mlp(l, "hook_pre"), x.matmul(bw.wIn()).add(bw.bIn()));
-        Tensor post = run.point(HookNames.mlp(l, "hook_post"), c.activation().apply(pre));
-        Tensor mlpOut = run.point(HookNames.mlpOut(l), post.matmul(bw.wOut()).add(bw.bOut()));
+        String preName = HookNames.mlp(l, "hook_pre");
+        Tensor post;
+        if (run.materializes(preName)) {
+            Tensor pre = run.point(preName, x.linear(bw.wIn(), bw.bIn()));
+            post = c.activation().apply(pre);
+        } else {
+            // Nobody sees hook_pre: the activation runs inside the product (the same values, one pass fewer).
+            post = c.activation().linear(x, bw.wIn(), bw.bIn());
+        }
+        post = run.point(HookNames.mlp(l, "hook_post"), post);
+        Tensor mlpOut = run.point(HookNames.mlpOut(l), post.linear(bw.wOut(), bw.bOut()));
         return run.point(HookNames.residPost(l), mid.add(mlpOut));
     }
 
@@ -166,9 +173,8 @@ final class Gpt2Forward {
             v = Tensor.einsum("bphm,hmd->bphd", x.select(2, 2), w.wV(l)).add(w.bQkv(l, 2));
         } else {
             Tensor x = norm(HookNames.block(l, "ln1"), resid, bw.ln1W(), bw.ln1B());
-            Tensor qkv = x.matmul(bw.wQkv());
-            if (bw.bQkv() != null) qkv = qkv.add(bw.bQkv());
-            qkv = qkv.view(b, p, 3, h, d);
+            // One product for all three (bias, where there is one, folded in): [b, p, 3·m] as [b, p, (q|k|v), h, d].
+            Tensor qkv = x.linear(bw.wQkv(), bw.bQkv()).view(b, p, 3, h, d);
             q = qkv.select(2, 0);
             k = qkv.select(2, 1);
             v = qkv.select(2, 2);
@@ -176,13 +182,14 @@ final class Gpt2Forward {
         q = run.point(HookNames.attn(l, "hook_q"), q);
         k = run.point(HookNames.attn(l, "hook_k"), k);
         v = run.point(HookNames.attn(l, "hook_v"), v);
-        if (cache != null) {
-            if (past > 0) {
-                k = Tensor.cat(1, rows(cache.keys(l), b), k);
-                v = Tensor.cat(1, rows(cache.values(l), b), v);
-            }
-            newKeys[l] = k.detach();
-            newValues[l] = v.detach();
+        if (cache != null && entries == null) {
+            staged[l] = cache.stage(l, k, v, c.nCtx());
+            k = staged[l].keys();
+            v = staged[l].values();
+        } else if (cache != null && past > 0) {
+            // A resumed pass reads the cache and commits nothing to it: the earlier positions, then the new.
+            k = Tensor.cat(1, rows(cache.keys(l), b), k);
+            v = Tensor.cat(1, rows(cache.values(l), b), v);
         }
         boolean local = c.attention().get(l) == Gpt2Config.AttentionKind.LOCAL;
         float scale = c.scaleAttn() ? (float) (1.0 / Math.sqrt(d)) : 1f;
@@ -193,8 +200,8 @@ final class Gpt2Forward {
 
     /** x [..., m] (after ln_final) → logits [..., d_vocab]. */
     static Tensor unembed(Gpt2Weights w, Tensor x) {
-        Tensor logits = x.matmul(w.wU()); // a tied wU() is a fresh view of wte, so its gradient reaches wte
-        return w.bU() == null ? logits : logits.add(w.bU());
+        // A tied wU() is a fresh view of wte, so its gradient reaches wte; a bias is folded into the product.
+        return w.bU() == null ? x.matmul(w.wU()) : x.linear(w.wU(), w.bU());
     }
 
     /** The first {@code b} rows of a per-row tensor (rows still to join a resumed pass come last); as is if shared. */

@@ -1,8 +1,11 @@
 package dev.loupe.transformer.gpt2;
 
+import static dev.loupe.transformer.ModelWeights.move;
+
 import dev.loupe.tensor.Device;
 import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
+import dev.loupe.transformer.ModelWeights;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -81,11 +84,6 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
                 move(lnFinalB, device), newWU, move(bU, device));
     }
 
-    /** A parameter on {@code device}: a new leaf (not a recorded copy), flagged like the original; null stays null. */
-    private static Tensor move(Tensor t, Device device) {
-        return t == null ? null : t.detach().to(device).setRequiresGrad(t.requiresGrad());
-    }
-
     /** True when the unembedding is the token embedding's transpose (shares its storage). */
     public boolean tied() {
         return wU.storage() == wte.storage() && wU.strides()[0] == 1;
@@ -121,47 +119,21 @@ public record Gpt2Weights(int nHeads, Tensor wte, Tensor wpe, List<Block> blocks
     /** b_Q, b_K, b_V of layer {@code l} ({@code which} 0, 1, 2): [head, d_head] (a view), or zeros when absent. */
     public Tensor bQkv(int l, int which) {
         Block b = blocks.get(l);
-        int d = b.wQkv().size(0), heads = nHeads;
-        if (b.bQkv() == null) return Tensor.zeros(b.wQkv().device(), heads, d / heads);
-        return b.bQkv().view(3, heads, d / heads).select(0, which);
+        if (b.bQkv() == null) {
+            int d = b.wQkv().size(0);
+            return Tensor.zeros(b.wQkv().device(), nHeads, d / nHeads);
+        }
+        return ModelWeights.qkvBiasPerHead(b.bQkv(), nHeads, which);
     }
 
     /** W_O of layer {@code l}: [head, d_head, d_model] (a view). */
     public Tensor wO(int l) {
-        Tensor w = blocks.get(l).wO();
-        int heads = nHeads;
-        return splitRows(w, heads, w.size(0) / heads);
+        return ModelWeights.outPerHead(blocks.get(l).wO(), nHeads);
     }
 
     private Tensor qkvWeight(int l, int which) {
-        Tensor w = blocks.get(l).wQkv();
-        int d = w.size(0), heads = nHeads;
-        return splitRows(w.transpose(0, 1), 3, heads, d / heads).select(0, which).permute(0, 2, 1);
+        return ModelWeights.qkvPerHead(blocks.get(l).wQkv(), nHeads, which);
     }
-
-    /**
-     * A matrix [r, c] as a view [parts..., c] with r split into {@code parts}. GPT-Neo's matrices are transposed views
-     * of its [out, in] Linear weights (strides [1, r]), which {@code view} refuses; their transposes are contiguous,
-     * so those are split through the transpose instead of copied.
-     */
-    private static Tensor splitRows(Tensor w, int... parts) {
-        int c = w.size(1);
-        int[] shape = java.util.Arrays.copyOf(parts, parts.length + 1);
-        shape[parts.length] = c;
-        if (w.isContiguous()) return w.view(shape);
-        Tensor t = w.transpose(0, 1);
-        if (!t.isContiguous()) {
-            throw new IllegalStateException("weight matrix with strides " + java.util.Arrays.toString(w.strides())
-                    + " is neither row- nor column-major; per-head views need one of the two");
-        }
-        int[] tShape = new int[parts.length + 1], order = new int[parts.length + 1];
-        tShape[0] = c;
-        System.arraycopy(parts, 0, tShape, 1, parts.length);
-        for (int i = 0; i < parts.length; i++) order[i] = i + 1;
-        order[parts.length] = 0;
-        return t.view(tShape).permute(order); // [c, parts...] → [parts..., c]
-    }
-
 
     // ---------------------------------------------------------------- parameters by name
 

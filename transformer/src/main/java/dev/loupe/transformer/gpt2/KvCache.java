@@ -11,13 +11,27 @@ import java.util.List;
  *
  * <p>Per layer: keys and values [batch, past, head, d_head]; the key mask [batch, past] (1 for real tokens, 0 for
  * padding); and per row the count of real tokens so far (the next position id).
+ *
+ * <p>Keys and values live in per-layer storage [batch, capacity, head, d_head] with room beyond {@code past}, which
+ * doubles (up to the context length) when a call needs more: appending a token writes only its own slot, so a
+ * generation of n tokens copies O(n) positions in all, not O(n²) as re-concatenating the whole cache each step would.
+ * {@link #keys}/{@link #values} are views of the filled part; positions once filled are never written again.
  */
 public final class KvCache {
-    private final Tensor[] keys, values;
+    private final Tensor[] keyStore, valueStore; // per layer [batch, capacity, head, d_head]
+    private final boolean[] owned; // false for storage given to of(): never written into
+    private final Tensor[] keys, values; // per layer, the filled part [batch, past, head, d_head] of the storage
     private int[][] keyMask;   // [batch][past]
     private int[] realCounts;  // [batch]
 
+    /** Keys and values of one layer for one call: the cached and new positions, and the storage that holds them. */
+    record Staged(Tensor keyStore, Tensor valueStore, Tensor keys, Tensor values) {
+    }
+
     KvCache(int layers) {
+        keyStore = new Tensor[layers];
+        valueStore = new Tensor[layers];
+        owned = new boolean[layers];
         keys = new Tensor[layers];
         values = new Tensor[layers];
     }
@@ -46,8 +60,8 @@ public final class KvCache {
                         + Arrays.toString(v.shape()) + " do not match " + Arrays.toString(shape)
                         + " ([batch, past, head, d_head])");
             }
-            c.keys[l] = k;
-            c.values[l] = v;
+            c.keys[l] = c.keyStore[l] = k;
+            c.values[l] = c.valueStore[l] = v;
         }
         if (shape == null || shape[1] == 0) throw new IllegalArgumentException("a KV cache needs a layer with positions");
         int[][] mask = new int[shape[0]][shape[1]];
@@ -88,10 +102,56 @@ public final class KvCache {
         return keyMask[row][pos];
     }
 
-    /** Replaces the whole state at once (after a successful call), so a failed call changes nothing. */
-    void commit(Tensor[] newKeys, Tensor[] newValues, int[][] newMask, int[] newCounts) {
-        System.arraycopy(newKeys, 0, keys, 0, keys.length);
-        System.arraycopy(newValues, 0, values, 0, values.length);
+    /**
+     * Layer {@code l}'s keys and values for the cached positions followed by {@code k}, {@code v} [batch, new, head,
+     * d_head]: the new ones written into free storage after the cached ones (fresh storage, twice as large or the
+     * context length, when there is no room or the storage is not this cache's own). The visible state is unchanged
+     * until {@link #commit}, so a call that fails afterwards leaves the cache as it was.
+     *
+     * @param maxLength the model's context length: storage never grows past it
+     * @return the storage to commit, and keys/values [batch, past + new, head, d_head]; when {@code k} or {@code v}
+     *     needs a gradient, those are the detached cache concatenated with them, so the gradient reaches them
+     */
+    Staged stage(int l, Tensor k, Tensor v, int maxLength) {
+        int past = length(), needed = past + k.size(1);
+        Tensor ks = keyStore[l], vs = valueStore[l];
+        if (past > 0 && ks == null) throw new IllegalStateException("the KV cache has no keys for layer " + l);
+        if (ks == null || !owned[l] || ks.size(1) < needed) {
+            int capacity = Math.max(needed, Math.min(maxLength, 2 * (ks == null ? 0 : ks.size(1))));
+            ks = grow(ks, past, capacity, k);
+            vs = grow(vs, past, capacity, v);
+        }
+        ks.narrow(1, past, k.size(1)).copyFrom(k.detach());
+        vs.narrow(1, past, v.size(1)).copyFrom(v.detach());
+        if (k.requiresGrad() || v.requiresGrad()) {
+            if (past == 0) return new Staged(ks, vs, k, v);
+            return new Staged(ks, vs, Tensor.cat(1, ks.narrow(1, 0, past), k),
+                    Tensor.cat(1, vs.narrow(1, 0, past), v));
+        }
+        return new Staged(ks, vs, ks.narrow(1, 0, needed), vs.narrow(1, 0, needed));
+    }
+
+    /** Fresh storage [batch, capacity, head, d_head] on {@code like}'s device, holding {@code old}'s first positions. */
+    private static Tensor grow(Tensor old, int past, int capacity, Tensor like) {
+        Tensor fresh = Tensor.zeros(like.device(), like.size(0), capacity, like.size(2), like.size(3));
+        if (past > 0) fresh.narrow(1, 0, past).copyFrom(old.narrow(1, 0, past));
+        return fresh;
+    }
+
+    /**
+     * Replaces the whole state at once (after a successful call), so a failed call changes nothing.
+     *
+     * @param stores per layer, what {@link #stage} returned; the new length is that of {@code newMask}'s rows
+     */
+    void commit(Staged[] stores, int[][] newMask, int[] newCounts) {
+        int length = newMask[0].length;
+        for (int l = 0; l < keys.length; l++) {
+            keyStore[l] = stores[l].keyStore();
+            valueStore[l] = stores[l].valueStore();
+            owned[l] = true;
+            keys[l] = keyStore[l].narrow(1, 0, length);
+            values[l] = valueStore[l].narrow(1, 0, length);
+        }
         keyMask = newMask;
         realCounts = newCounts;
     }

@@ -18,13 +18,24 @@ import java.util.List;
  * parameter ({@code Backend.sgd}), the same float32 operations on every device. Not thread-safe.
  */
 public final class SGD implements Optimizer {
-    private final List<Tensor> params = new ArrayList<>();
-    private final List<int[]> orders = new ArrayList<>();
-    private final List<Float> decays = new ArrayList<>();
-    private final List<Tensor> buffers = new ArrayList<>();
+    private final List<State> states = new ArrayList<>();
     private final double momentum;
     private final boolean nesterov;
     private double lr;
+
+    /** Per-parameter state: the momentum buffer [n] in storage order on the parameter's device (null until used). */
+    private static final class State {
+        final Tensor param;
+        final int[] order;
+        final float weightDecay;
+        Tensor buffer;
+
+        State(Tensor param, int[] order, float weightDecay) {
+            this.param = param;
+            this.order = order;
+            this.weightDecay = weightDecay;
+        }
+    }
 
     /**
      * @throws IllegalArgumentException for lr &lt; 0, momentum outside [0, 1), Nesterov without momentum, or a
@@ -42,13 +53,11 @@ public final class SGD implements Optimizer {
             List<Tensor> ps = groups.get(gi).params();
             for (int i = 0; i < ps.size(); i++) {
                 Tensor p = ps.get(i);
-                if (params.stream().anyMatch(q -> q == p)) {
-                    throw new IllegalArgumentException("parameter " + i + " of group " + gi + " appears twice");
+                for (State s : states) {
+                    if (s.param == p) throw new IllegalArgumentException("parameter " + i + " of group " + gi
+                            + " appears twice");
                 }
-                params.add(p);
-                orders.add(Params.check(p, gi, i));
-                decays.add((float) groups.get(gi).weightDecay());
-                buffers.add(null);
+                states.add(new State(p, Params.check(p, gi, i), (float) groups.get(gi).weightDecay()));
             }
         }
     }
@@ -61,19 +70,18 @@ public final class SGD implements Optimizer {
 
     @Override
     public void step() {
-        for (int k = 0; k < params.size(); k++) {
-            Tensor param = params.get(k), grad = param.grad();
+        for (State s : states) {
+            Tensor grad = s.param.grad();
             if (grad == null) continue;
-            boolean first = momentum > 0 && buffers.get(k) == null;
-            if (first) buffers.set(k, Tensor.zeros(param.device(), param.numel()));
-            int[] order = orders.get(k);
-            param.backend().sgd(Params.flat(param, order), Params.flatGrad(param, grad, order), buffers.get(k),
-                    new SgdUpdate((float) lr, decays.get(k), (float) momentum, nesterov, first));
+            boolean first = momentum > 0 && s.buffer == null;
+            if (first) s.buffer = Tensor.zeros(s.param.device(), s.param.numel());
+            s.param.backend().sgd(Params.flat(s.param, s.order), Params.flatGrad(s.param, grad, s.order), s.buffer,
+                    new SgdUpdate((float) lr, s.weightDecay, (float) momentum, nesterov, first));
         }
     }
 
     @Override
     public void zeroGrad() {
-        for (Tensor p : params) p.zeroGrad();
+        for (State s : states) s.param.zeroGrad();
     }
 }

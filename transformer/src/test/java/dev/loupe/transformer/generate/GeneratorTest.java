@@ -57,6 +57,15 @@ class GeneratorTest {
         }
     }
 
+    /** One prompt token and 23 new ones fill the context of 24; the cache's storage grows five times on the way. */
+    @Test
+    void aGreedyGenerationToTheFullContextEqualsGreedyByFullRecompute() {
+        int[] prompt = {60};
+        int steps = model.config().nCtx() - prompt.length;
+        Generation g = generator.generate(List.of(prompt), GenerationConfig.greedy(steps), Hooks.none()).get(0);
+        assertArrayEquals(greedyByRecompute(prompt, steps, Hooks.none()), g.tokens());
+    }
+
     @Test
     void leftPaddedBatchRowsGenerateAsEachRowAlone() {
         List<Generation> batch = generator.generate(PROMPTS, GenerationConfig.greedy(10), Hooks.none());

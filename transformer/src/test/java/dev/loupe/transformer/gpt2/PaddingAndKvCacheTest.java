@@ -69,6 +69,31 @@ class PaddingAndKvCacheTest {
         }
     }
 
+    /**
+     * 3 prompt tokens then 61 single steps up to a context of 64: the cache's storage grows (3 → 6 → 12 → 24 → 48 →
+     * 64) five times, and every step's logits, and at the end the cached keys and values, match one full pass.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2", "neo"})
+    void aLongTokenByTokenRunWhoseCacheGrowsSeveralTimesEqualsOneFullForward(String kind) {
+        int ctx = 64;
+        Gpt2Model m = kind.equals("neo") ? TestModels.neo(59, 3, ctx) : TestModels.gpt2(59, ctx);
+        int[] seq = TestModels.tokens(new Rng(60), ctx);
+        Gpt2Model.Output full = m.run(TokenBatch.of(seq), Hooks.cacheAll());
+        KvCache cache = m.newKvCache();
+        Tensor prefix = m.run(TokenBatch.of(java.util.Arrays.copyOf(seq, 3)), Hooks.none(), cache).logits();
+        assertClose(full.logits().narrow(1, 0, 3), prefix, 1e-5, "prefix");
+        for (int i = 3; i < ctx; i++) {
+            Tensor step = m.run(TokenBatch.of(new int[] {seq[i]}), Hooks.none(), cache).logits();
+            assertClose(full.logits().narrow(1, i, 1), step, 1e-5, "position " + i);
+            assertEquals(i + 1, cache.length());
+        }
+        for (int l = 0; l < TestModels.LAYERS; l++) {
+            assertClose(full.cache().get(HookNames.attn(l, "hook_k")), cache.keys(l), 1e-5, "keys of layer " + l);
+            assertClose(full.cache().get(HookNames.attn(l, "hook_v")), cache.values(l), 1e-5, "values of layer " + l);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "neo"})
     void leftPaddedGenerationWithACacheEqualsEachRowAlone(String kind) {

@@ -27,7 +27,12 @@ final class TestModels {
 
     /** GPT-2: 2 layers, d_model 16, 4 heads, vocab 23, n_ctx 12; tied unembedding. */
     static Gpt2Model gpt2(long seed) {
-        Gpt2Config c = Gpt2Config.gpt2(LAYERS, D, HEADS, VOCAB, CTX);
+        return gpt2(seed, CTX);
+    }
+
+    /** As {@link #gpt2(long)} with context length {@code ctx}. */
+    static Gpt2Model gpt2(long seed, int ctx) {
+        Gpt2Config c = Gpt2Config.gpt2(LAYERS, D, HEADS, VOCAB, ctx);
         return new Gpt2Model(c, randomize(Gpt2Weights.init(c, new Rng(seed)), new Rng(seed + 1), true));
     }
 
@@ -37,7 +42,12 @@ final class TestModels {
     }
 
     static Gpt2Model neo(long seed, int window) {
-        Gpt2Config c = new Gpt2Config(Family.GPT_NEO, LAYERS, D, HEADS, D / HEADS, 4 * D, VOCAB, CTX, 1e-5f,
+        return neo(seed, window, CTX);
+    }
+
+    /** As {@link #neo(long)} with local window {@code window} and context length {@code ctx}. */
+    static Gpt2Model neo(long seed, int window, int ctx) {
+        Gpt2Config c = new Gpt2Config(Family.GPT_NEO, LAYERS, D, HEADS, D / HEADS, 4 * D, VOCAB, ctx, 1e-5f,
                 Activation.GELU_TANH, false, false, List.of(AttentionKind.GLOBAL, AttentionKind.LOCAL), window,
                 Normalization.LN);
         return new Gpt2Model(c, randomize(Gpt2Weights.init(c, new Rng(seed)), new Rng(seed + 1), false));
