@@ -2,6 +2,7 @@ package dev.loupe.transformer.bert;
 
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.HookedAttention;
+import dev.loupe.transformer.HookedMlp;
 import dev.loupe.transformer.hooks.HookNames;
 import dev.loupe.transformer.hooks.HookRun;
 
@@ -74,17 +75,7 @@ final class BertForward {
         Tensor attnOut = run.point(HookNames.attnOut(l), attention(l, bw, resid, keyMask));
         Tensor mid = run.point(HookNames.residMid(l), resid.add(attnOut));
         Tensor x = norm(HookNames.block(l, "ln1"), mid, bw.ln1W(), bw.ln1B());
-        String preName = HookNames.mlp(l, "hook_pre");
-        Tensor post;
-        if (run.materializes(preName)) {
-            Tensor pre = run.point(preName, x.linear(bw.wIn(), bw.bIn()));
-            post = c.activation().apply(pre);
-        } else {
-            // Nobody sees hook_pre: the activation runs inside the product (the same values, one pass fewer).
-            post = c.activation().linear(x, bw.wIn(), bw.bIn());
-        }
-        post = run.point(HookNames.mlp(l, "hook_post"), post);
-        Tensor mlpOut = run.point(HookNames.mlpOut(l), post.linear(bw.wOut(), bw.bOut()));
+        Tensor mlpOut = HookedMlp.apply(run, l, x, c.activation(), bw.wIn(), bw.bIn(), bw.wOut(), bw.bOut());
         Tensor residPost = run.point(HookNames.residPost(l), x.add(mlpOut));
         Tensor out = norm(HookNames.block(l, "ln2"), residPost, bw.ln2W(), bw.ln2B());
         return run.point(HookNames.block(l, "hook_normalized_resid_post"), out);

@@ -2,6 +2,7 @@ package dev.loupe.transformer.gpt2;
 
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.HookedAttention;
+import dev.loupe.transformer.HookedMlp;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.hooks.HookNames;
 import dev.loupe.transformer.hooks.HookRun;
@@ -143,17 +144,7 @@ final class Gpt2Forward {
         String mlpIn = HookNames.mlpIn(l);
         Tensor in = run.wants(mlpIn) ? run.point(mlpIn, mid) : mid;
         Tensor x = norm(HookNames.block(l, "ln2"), in, bw.ln2W(), bw.ln2B());
-        String preName = HookNames.mlp(l, "hook_pre");
-        Tensor post;
-        if (run.materializes(preName)) {
-            Tensor pre = run.point(preName, x.linear(bw.wIn(), bw.bIn()));
-            post = c.activation().apply(pre);
-        } else {
-            // Nobody sees hook_pre: the activation runs inside the product (the same values, one pass fewer).
-            post = c.activation().linear(x, bw.wIn(), bw.bIn());
-        }
-        post = run.point(HookNames.mlp(l, "hook_post"), post);
-        Tensor mlpOut = run.point(HookNames.mlpOut(l), post.linear(bw.wOut(), bw.bOut()));
+        Tensor mlpOut = HookedMlp.apply(run, l, x, c.activation(), bw.wIn(), bw.bIn(), bw.wOut(), bw.bOut());
         return run.point(HookNames.residPost(l), mid.add(mlpOut));
     }
 
