@@ -108,7 +108,7 @@ final class AttentionKernel {
                     // dP[rows, s] = dO[rows, d] · Vᵀ[d, s]
                     Gemm.gemm(rows, s, d, ga, gb, gs[1], 1, va, vo, 1, vs[1], dp, 0, s, false, 1);
                     for (int r = 0; r < rows; r++) {
-                        float dRow = dot(ga, gb + r * gs[1], oa, oo + (i0 + r) * os[1], d);
+                        float dRow = NNKernels.rowDot(ga, gb + r * gs[1], oa, oo + (i0 + r) * os[1], d);
                         softmaxGrad(sc, dp, r * s, s, dRow, scale);
                     }
                     // gq[rows, d] = dS[rows, s] · K[s, d]; gk[s, d] += dSᵀ[s, rows] · Q[rows, d]
@@ -143,17 +143,6 @@ final class AttentionKernel {
             FloatVector.fromArray(F, dp, o + j).sub(dRow).mul(pv).mul(scale).intoArray(p, o + j);
         }
         for (; j < n; j++) p[o + j] = (dp[o + j] - dRow) * p[o + j] * scale;
-    }
-
-    private static float dot(float[] a, int ao, float[] b, int bo, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        int j = 0;
-        for (int end = F.loopBound(n); j < end; j += F.length()) {
-            acc = FloatVector.fromArray(F, a, ao + j).fma(FloatVector.fromArray(F, b, bo + j), acc);
-        }
-        float sum = acc.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
-        for (; j < n; j++) sum = Math.fma(a[ao + j], b[bo + j], sum);
-        return sum;
     }
 
     /**

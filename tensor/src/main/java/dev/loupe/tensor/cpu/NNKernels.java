@@ -72,7 +72,7 @@ final class NNKernels {
     }
 
     /** Σ a[i] * b[i] over n elements. */
-    private static float rowDot(float[] a, int oa, float[] b, int ob, int n) {
+    static float rowDot(float[] a, int oa, float[] b, int ob, int n) {
         FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
         int i = 0;
         for (; i + 4 * L <= n; i += 4 * L) {
