@@ -49,7 +49,6 @@ final class DeviceAllocator {
     private final Map<Long, ArrayDeque<Long>> free = new HashMap<>();
     private long cachedBytes;
     private long liveBytes;
-    private long reservedBytes; // held from the driver: live + cached
     private long peakReservedBytes;
     private long releases; // count of release() calls, to see the cleaners at work
 
@@ -103,8 +102,7 @@ final class DeviceAllocator {
         }
         if (address < 0) return address;
         liveBytes += size;
-        reservedBytes += size;
-        peakReservedBytes = Math.max(peakReservedBytes, reservedBytes);
+        peakReservedBytes = Math.max(peakReservedBytes, liveBytes + cachedBytes); // held from the driver
         return address;
     }
 
@@ -149,7 +147,6 @@ final class DeviceAllocator {
             for (Long a : list) driver.free(a);
         }
         free.clear();
-        reservedBytes -= cachedBytes;
         cachedBytes = 0;
     }
 
@@ -165,7 +162,7 @@ final class DeviceAllocator {
 
     /** Starts a new peak at the bytes held now. */
     synchronized void resetPeak() {
-        peakReservedBytes = reservedBytes;
+        peakReservedBytes = liveBytes + cachedBytes;
     }
 
     /** Bytes handed out and not yet released. */
