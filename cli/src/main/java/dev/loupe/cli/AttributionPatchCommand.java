@@ -94,17 +94,19 @@ final class AttributionPatchCommand implements Command {
             out.put("dims", r.dims());
             if (r.dims().contains("pos")) {
                 List<Object> groups = new ArrayList<>();
+                float clean = 0, corrupt = 0; // the groups' baselines weighted by size: the means over all pairs
                 for (TaskDataset g : d.byLength()) {
                     Map<String, Object> block = new LinkedHashMap<>();
                     block.put("token_length", g.tokenLength());
                     block.put("pairs", g.size());
-                    result(block, both.apply(g), r.dims(), model, tok, g, denoise);
+                    float[] base = result(block, both.apply(g), r.dims(), model, tok, g, denoise);
+                    clean += base[0] * g.size() / d.size();
+                    corrupt += base[1] * g.size() / d.size();
                     groups.add(block);
                 }
                 out.put("groups", groups);
-                float[] base = TaskInputs.baselines(model, d);
-                out.put(TaskInputs.key("clean", d), base[0]);
-                out.put(TaskInputs.key("corrupt", d), base[1]);
+                out.put(TaskInputs.key("clean", d), clean);
+                out.put(TaskInputs.key("corrupt", d), corrupt);
             } else {
                 result(out, TaskInputs.meanOverLengths(d, both), r.dims(), model, tok, d, denoise);
             }
@@ -119,8 +121,10 @@ final class AttributionPatchCommand implements Command {
     /**
      * Puts {@code labels}, {@code attribution}, {@code estimated_<metric>} and the clean and corrupt metric of
      * {@code d} into {@code out}, from {@code both} = [attribution..., target metric] (the mean over {@code d}).
+     *
+     * @return the clean and corrupt metric of {@code d}, [2] {clean, corrupt}
      */
-    private static void result(Map<String, Object> out, Tensor both, List<String> dims, Gpt2Model model,
+    private static float[] result(Map<String, Object> out, Tensor both, List<String> dims, Gpt2Model model,
                                Gpt2Tokenizer tok, TaskDataset d, boolean denoise) {
         int cells = both.size(0) - 1;
         Tensor attribution = both.narrow(0, 0, cells).reshape(shape(dims, model, d));
@@ -141,6 +145,7 @@ final class AttributionPatchCommand implements Command {
         float[] base = TaskInputs.baselines(model, d);
         out.put(TaskInputs.key("clean", d), base[0]);
         out.put(TaskInputs.key("corrupt", d), base[1]);
+        return base;
     }
 
     /** The result's shape for {@code dims}. */

@@ -5,14 +5,24 @@ import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.gpt2.Gpt2Config;
 import dev.loupe.transformer.gpt2.Gpt2Model;
 import dev.loupe.transformer.gpt2.Gpt2Weights;
+import dev.loupe.transformer.tokenizer.Gpt2Tokenizer;
 import dev.loupe.weights.json.Json;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
-/** What the command tests share: a tiny random GPT-2 folder, and reading the commands' JSON back. */
+/**
+ * What the command tests share: the r50k tokenizer, an IOI prompt pair, a tiny random GPT-2 folder, and reading the
+ * commands' JSON back.
+ */
 final class CliFixtures {
+    static final Gpt2Tokenizer TOK = Gpt2Tokenizer.r50kBase();
+    /** An IOI prompt whose answer is " Mary" (the indirect object), against {@link #CORRUPT}. */
+    static final String CLEAN = "When Mary and John went to the store, John gave a drink to";
+    /** {@link #CLEAN} with the second subject swapped for the indirect object, which turns the answer to " John". */
+    static final String CORRUPT = "When Mary and John went to the store, Mary gave a drink to";
+
     private CliFixtures() {
     }
 

@@ -1,5 +1,8 @@
 package dev.loupe.cli;
 
+import static dev.loupe.cli.CliFixtures.CLEAN;
+import static dev.loupe.cli.CliFixtures.CORRUPT;
+import static dev.loupe.cli.CliFixtures.TOK;
 import static dev.loupe.cli.CliFixtures.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,7 +23,6 @@ import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.gpt2.Gpt2Config;
 import dev.loupe.transformer.gpt2.Gpt2Model;
 import dev.loupe.transformer.gpt2.Gpt2Weights;
-import dev.loupe.transformer.tokenizer.Gpt2Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -38,9 +40,6 @@ class EdgeAttributionCommandTest {
     static Path tmp;
     static Path dir;
     static Gpt2Model model;
-    static final Gpt2Tokenizer TOK = Gpt2Tokenizer.r50kBase();
-    static final String CLEAN = "When Mary and John went to the store, John gave a drink to";
-    static final String CORRUPT = "When Mary and John went to the store, Mary gave a drink to";
 
     @BeforeAll
     static void saveModel() throws IOException {

@@ -1,5 +1,8 @@
 package dev.loupe.cli;
 
+import static dev.loupe.cli.CliFixtures.CLEAN;
+import static dev.loupe.cli.CliFixtures.CORRUPT;
+import static dev.loupe.cli.CliFixtures.TOK;
 import static dev.loupe.cli.CliFixtures.at;
 import static dev.loupe.cli.CliFixtures.json;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,7 +16,6 @@ import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.gpt2.Gpt2Model;
 import dev.loupe.transformer.hooks.Hooks;
-import dev.loupe.transformer.tokenizer.Gpt2Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,9 +34,6 @@ class InterpCommandsTest {
     static Path tmp;
     static Path dir;
     static Gpt2Model model;
-    static final Gpt2Tokenizer TOK = Gpt2Tokenizer.r50kBase();
-    static final String CLEAN = "When Mary and John went to the store, John gave a drink to";
-    static final String CORRUPT = "When Mary and John went to the store, Mary gave a drink to";
 
     @BeforeAll
     static void saveModel() throws IOException {

@@ -1,5 +1,8 @@
 package dev.loupe.cli;
 
+import static dev.loupe.cli.CliFixtures.CLEAN;
+import static dev.loupe.cli.CliFixtures.CORRUPT;
+import static dev.loupe.cli.CliFixtures.TOK;
 import static dev.loupe.cli.CliFixtures.at;
 import static dev.loupe.cli.CliFixtures.ints;
 import static dev.loupe.cli.CliFixtures.json;
@@ -22,7 +25,6 @@ import dev.loupe.tensor.Rng;
 import dev.loupe.tensor.Tensor;
 import dev.loupe.transformer.TokenBatch;
 import dev.loupe.transformer.gpt2.Gpt2Model;
-import dev.loupe.transformer.tokenizer.Gpt2Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -41,9 +43,6 @@ class TaskCommandsTest {
     static Path tmp;
     static Path dir;
     static Gpt2Model model;
-    static final Gpt2Tokenizer TOK = Gpt2Tokenizer.r50kBase();
-    static final String CLEAN = "When Mary and John went to the store, John gave a drink to";
-    static final String CORRUPT = "When Mary and John went to the store, Mary gave a drink to";
 
     @BeforeAll
     static void saveModel() throws IOException {

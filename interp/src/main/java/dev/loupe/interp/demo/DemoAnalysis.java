@@ -77,8 +77,9 @@ public final class DemoAnalysis {
      * (every pair: {@code clean}, {@code corrupted}, {@code io}, {@code s}), {@code prompt_tokens},
      * {@code clean_logit_diff}, {@code corrupted_logit_diff}, {@code resid_pre_patching} ([layer][pos]),
      * {@code head_output_patching}, {@code direct_logit_attribution} ([layer][head]), {@code attribution_patching}
-     * ({@link #attributionPatching}; both from {@link AttributionCheck#compare}), {@code top_heads_attention} (with {@code final_attention_to_io} and
-     * {@code final_attention_to_s}: the attention from the last position to the IO name and to the subject's name).
+     * ({@link #attributionPatching}; both from {@link AttributionCheck#compare}), {@code top_heads_attention} (with
+     * {@code final_attention_to_io} and {@code final_attention_to_s}: the attention from the last position to the IO
+     * name and to the subject's name).
      */
     public static Map<String, Object> ioi(DemoModels.IoiModel m) {
         Map<String, Object> out = new LinkedHashMap<>();
@@ -108,7 +109,7 @@ public final class DemoAnalysis {
         List<String> toks = new ArrayList<>();
         for (int id : first) toks.add(id == 0 ? "BOS" : m.token(id));
         out.put("prompt_tokens", toks);
-        // Activation patching by the incremental sweeps (the same values as {@code ActivationPatching}.s
+        // Activation patching by the incremental sweeps (the same values as ActivationPatching's
         // one-forward-per-patch reference, faster) beside attribution patching's estimates.
         AttributionCheck.Result r = AttributionCheck.compare(model, cleanBatch, batch.corrupted(), batch.metric(),
                 false);
