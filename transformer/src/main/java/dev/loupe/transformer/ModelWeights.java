@@ -17,8 +17,8 @@ public final class ModelWeights {
     }
 
     /**
-     * A parameter on {@code device}: a new leaf (not a recorded copy), requiring a gradient when {@code t} did; null
-     * stays null.
+     * A parameter on {@code device}: a new leaf (not a recorded copy) of {@code t}'s shape, whatever it is, requiring
+     * a gradient when {@code t} did; null stays null.
      */
     public static Tensor move(Tensor t, Device device) {
         return t == null ? null : t.detach().to(device).setRequiresGrad(t.requiresGrad());

@@ -191,8 +191,8 @@ final class Gpt2Forward {
 
     /** x [..., m] (after ln_final) → logits [..., d_vocab]. */
     static Tensor unembed(Gpt2Weights w, Tensor x) {
-        // A tied wU() is a fresh view of wte, so its gradient reaches wte; a bias is folded into the product.
-        return w.bU() == null ? x.matmul(w.wU()) : x.linear(w.wU(), w.bU());
+        // A tied wU() is a fresh view of wte, so its gradient reaches wte; a bias (if any) is folded into the product.
+        return x.linear(w.wU(), w.bU());
     }
 
     /** The first {@code b} rows of a per-row tensor (rows still to join a resumed pass come last); as is if shared. */
